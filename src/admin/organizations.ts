@@ -1,0 +1,74 @@
+import { v7 as uuidv7 } from 'uuid';
+import type { SqlClient } from '../db/sql.ts';
+import { isUniqueViolation } from '../db/sql.ts';
+import { appendAudit } from '../engine/audit-log.ts';
+import type { Actor } from '../engine/types.ts';
+import { HubError } from '../errors.ts';
+
+const SLUG = /^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/;
+
+export interface OrganizationRow {
+  id: string;
+  name: string;
+  slug: string;
+}
+
+export async function createOrganization(sql: SqlClient, input: { name: string; slug: string }, actor: Actor): Promise<OrganizationRow> {
+  const name = input.name.trim();
+  if (!name || name.length > 200) throw new HubError('BAD_USER_INPUT', 'name must be 1 to 200 characters', { field: 'name' });
+  if (!SLUG.test(input.slug)) {
+    throw new HubError('BAD_USER_INPUT', 'slug must be 1 to 64 lower-case letters, digits or dashes, not starting or ending with a dash', { field: 'slug' });
+  }
+  const id = uuidv7();
+  try {
+    return await sql.transaction(async (tx) => {
+      const [row] = await tx.query<OrganizationRow>(
+        'INSERT INTO organization (id, name, slug, updated_at) VALUES ($1, $2, $3, now()) RETURNING id, name, slug',
+        [id, name, input.slug],
+      );
+      await tx.query('INSERT INTO audit_chain_head (organization_id) VALUES ($1)', [id]);
+      await appendAudit(tx, id, [{ action: 'organization.created', actor, targetType: 'organization', targetId: id, data: { name, slug: input.slug } }]);
+      return row!;
+    });
+  } catch (error) {
+    if (isUniqueViolation(error)) throw new HubError('CONFLICT', `an organization with slug "${input.slug}" already exists`, { field: 'slug' });
+    throw error;
+  }
+}
+
+export interface OrganizationSettingsInput {
+  roleRanking?: string[];
+  defaultRole?: string | null;
+  identityLinking?: 'NONE' | 'EXTERNAL_ID' | 'VERIFIED_EMAIL';
+  authoritativeConnectionId?: string | null;
+}
+
+export async function updateOrganizationSettings(sql: SqlClient, organizationId: string, input: OrganizationSettingsInput, actor: Actor) {
+  return sql.transaction(async (tx) => {
+    const [current] = await tx.query<{ roleRanking: string[]; defaultRole: string | null }>(
+      'SELECT role_ranking AS "roleRanking", default_role AS "defaultRole" FROM organization WHERE id = $1 FOR UPDATE',
+      [organizationId],
+    );
+    if (!current) throw new HubError('NOT_FOUND', `organization ${organizationId} not found`);
+    const ranking = input.roleRanking ?? current.roleRanking;
+    if (!ranking.length || new Set(ranking).size !== ranking.length || ranking.some((r) => !r.trim())) {
+      throw new HubError('BAD_USER_INPUT', 'roleRanking must list distinct, non-empty role names, lowest first', { field: 'roleRanking' });
+    }
+    const defaultRole = input.defaultRole === undefined ? current.defaultRole : input.defaultRole;
+    if (defaultRole !== null && !ranking.includes(defaultRole)) {
+      throw new HubError('BAD_USER_INPUT', `defaultRole "${defaultRole}" is not in roleRanking`, { field: 'defaultRole' });
+    }
+    if (input.authoritativeConnectionId) {
+      const found = await tx.query('SELECT 1 FROM directory_connection WHERE id = $1 AND organization_id = $2', [input.authoritativeConnectionId, organizationId]);
+      if (!found.length) throw new HubError('NOT_FOUND', `connection ${input.authoritativeConnectionId} not found`, { field: 'authoritativeConnectionId' });
+    }
+    await tx.query(
+      `UPDATE organization SET role_ranking = $2, default_role = $3,
+         identity_linking = COALESCE($4::"IdentityLinking", identity_linking),
+         authoritative_connection_id = CASE WHEN $6 THEN $5::uuid ELSE authoritative_connection_id END, updated_at = now()
+       WHERE id = $1`,
+      [organizationId, ranking, defaultRole, input.identityLinking ?? null, input.authoritativeConnectionId ?? null, input.authoritativeConnectionId !== undefined],
+    );
+    await appendAudit(tx, organizationId, [{ action: 'organization.settings_changed', actor, targetType: 'organization', targetId: organizationId, data: { ...input } }]);
+  });
+}

@@ -1,0 +1,129 @@
+// The connector contract: what a source plugin (built in, or a partner's npm package) implements.
+// A connector only translates. It verifies what its source sends and turns it into normalized
+// lifecycle commands; the hub's lifecycle engine applies them. A connector never writes to the
+// database. See plugins/README.md for the partner guide.
+import type { Hono } from 'hono';
+import type { Logger } from 'pino';
+import type { z } from 'zod';
+import type { LifecycleCommandInput } from '../engine/commands.ts';
+import type { DeliveryOutcome } from '../engine/types.ts';
+
+/** A connection as its connector sees it: secrets decrypted, never sent to API clients. */
+export interface ConnectionView<Config = Record<string, unknown>> {
+  id: string;
+  organizationId: string;
+  provider: string;
+  name: string;
+  status: 'ACTIVE' | 'PAUSED';
+  testMode: boolean;
+  config: Config;
+  cursor: string | null;
+}
+
+export interface ApplyOptions {
+  /** The source's id for this delivery: a redelivery with the same id changes nothing. */
+  deliveryId?: string;
+  receivedAt?: Date;
+}
+
+export interface ConnectorContext<Config = Record<string, unknown>> {
+  connection: ConnectionView<Config>;
+  logger: Logger;
+}
+
+/** One inbound HTTP delivery (webhook), body unparsed: signatures are over the exact bytes. */
+export interface InboundRequest {
+  method: string;
+  url: string;
+  headers: Headers;
+  rawBody: string;
+}
+
+export type InboundResult =
+  | { deliveryId: string; commands: LifecycleCommandInput[]; occurredAt?: Date }
+  /** Verified but nothing to do (an event type the hub does not model). Acknowledged with 2xx. */
+  | { deliveryId: string; ignored: string };
+
+/** The delivery's signature or freshness did not verify: answered 401 and nothing changes. */
+export class VerificationError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'VerificationError';
+  }
+}
+
+/** The payload is not something this connector understands: answered 400 and nothing changes. */
+export class PayloadError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PayloadError';
+  }
+}
+
+export interface PullPage {
+  commands: LifecycleCommandInput[];
+  /** Delivery id for the page (so a re-read page is a no-op); defaults to one derived from the cursor. */
+  deliveryId?: string;
+  /** Where to continue from; persisted only after the page is applied. */
+  cursor: string | null;
+  /** False when the feed has nothing newer right now. */
+  hasMore: boolean;
+}
+
+export interface BackfillPage {
+  commands: LifecycleCommandInput[];
+  /** Source ids of every user this page lists (drift = users here the listing never named). */
+  seenUserSourceIds: string[];
+  /** Total users at the source, when the source says. */
+  total?: number;
+}
+
+export type RevocationTarget =
+  | { type: 'session'; id: string; externalRef: string; user: { id: string; sourceId: string } }
+  | { type: 'credential'; id: string; kind: string; externalRef: string; user: { id: string; sourceId: string } }
+  /** The person was deprovisioned by another (authoritative) source: block them here too. */
+  | { type: 'user'; user: { id: string; sourceId: string } };
+
+/** What the hub offers push-protocol endpoints (SCIM) mounted by a connector. */
+export interface ConnectorHub {
+  publicUrl: string;
+  logger: Logger;
+  /** The connection a bearer token opens, or null; the token is compared in constant time. */
+  authenticate(connectionId: string, bearerToken: string): Promise<ConnectionView | null>;
+  /** Applies commands through the lifecycle engine on behalf of the connection. */
+  apply(connection: ConnectionView, commands: LifecycleCommandInput[], options?: ApplyOptions): Promise<DeliveryOutcome>;
+  /** Read-only SQL for serving the source's reads (SCIM GET and filters). Writes are refused. */
+  read<R = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<R[]>;
+  /** Records a request in the connection's request log (connection.requestLog in GraphQL). */
+  logRequest(connectionId: string, entry: { requestId: string; method: string; path: string; status: number; durationMs: number; client?: string | null; error?: string | null }): void;
+}
+
+export interface ConnectorDefinition<Schema extends z.ZodType = z.ZodType> {
+  /** Stable id, the `provider` of its connections ("scim", "clerk", "acme-hris"). */
+  id: string;
+  displayName: string;
+  description?: string;
+  /** Validates createDirectoryConnection's `config`; errors name the field. */
+  configSchema: Schema;
+  /** Config fields stored encrypted and never returned by the API. */
+  secretFields?: readonly string[];
+  /** The hub issues a bearer token for the source to push with (SCIM). Shown once, stored hashed. */
+  issuesBearerToken?: boolean;
+  /** Push endpoints served under `${basePath}/${connectionId}` (SCIM: "/scim/v2"). */
+  endpoints?: { basePath: string; create(hub: ConnectorHub): Hono };
+  /** Verifies one webhook delivery and translates it. Throw VerificationError or PayloadError. */
+  inbound?(request: InboundRequest, ctx: ConnectorContext<z.infer<Schema>>): Promise<InboundResult>;
+  /** Reads the source's ordered feed after `cursor`. */
+  pull?(cursor: string | null, ctx: ConnectorContext<z.infer<Schema>>): Promise<PullPage>;
+  /** Lists everything at the source, for a first sync and reconciliation. */
+  backfill?(ctx: ConnectorContext<z.infer<Schema>>): AsyncIterable<BackfillPage>;
+  /** Revokes a session or credential (or blocks a user) at the source. Throw to have it retried. */
+  revoke?(target: RevocationTarget, ctx: ConnectorContext<z.infer<Schema>>): Promise<void>;
+}
+
+export type AnyConnector = ConnectorDefinition<z.ZodType>;
+
+/** Identity helper that keeps the config type flowing into the connector's methods. */
+export function defineConnector<Schema extends z.ZodType>(definition: ConnectorDefinition<Schema>): ConnectorDefinition<Schema> {
+  return definition;
+}

@@ -1,0 +1,116 @@
+import { v7 as uuidv7 } from 'uuid';
+import type { SqlExecutor } from '../db/sql.ts';
+import { auditHash, ChainVerifier, type AuditContent, type ChainVerification } from './audit-chain.ts';
+import type { Actor } from './types.ts';
+
+export interface AuditDraft {
+  action: string;
+  actor: Actor;
+  deliveryId?: string | null;
+  targetType?: string | null;
+  targetId?: string | null;
+  data?: Record<string, unknown>;
+  warnings?: string[];
+  testMode?: boolean;
+  at?: Date;
+}
+
+export interface AppendedAudit extends AuditContent {
+  prevHash: string;
+  hash: string;
+}
+
+export function actorColumns(actor: Actor): { actorType: string; actorId: string | null } {
+  switch (actor.type) {
+    case 'connection':
+      return { actorType: 'connection', actorId: actor.connectionId };
+    case 'api_key':
+      return { actorType: 'api_key', actorId: actor.apiKeyId };
+    case 'admin':
+      return { actorType: 'admin', actorId: actor.apiKeyId };
+    case 'system':
+      return { actorType: 'system', actorId: actor.name };
+  }
+}
+
+/** JSON-safe copy: Dates become ISO strings, undefined members vanish, as they will in JSONB. */
+export function jsonSafe<T>(value: T): T {
+  return JSON.parse(JSON.stringify(value ?? {})) as T;
+}
+
+/**
+ * Locks the organization's chain head, links the drafts after it and returns the rows to insert.
+ * The lock is held until the transaction ends, so links (and lifecycle event ids, appended under
+ * the same lock) follow commit order within an organization. Take it last, just before commit.
+ */
+export async function linkAuditDrafts(tx: SqlExecutor, organizationId: string, drafts: readonly AuditDraft[], now: Date): Promise<{ rows: AppendedAudit[]; head: { seq: number; hash: string } }> {
+  const [head] = await tx.query<{ seq: string | number; hash: string }>(
+    'SELECT seq, hash FROM audit_chain_head WHERE organization_id = $1 FOR UPDATE',
+    [organizationId],
+  );
+  if (!head) throw new Error(`organization ${organizationId} has no audit chain head`);
+  let seq = Number(head.seq);
+  let prevHash = head.hash;
+  const rows = drafts.map((draft) => {
+    seq += 1;
+    const content: AuditContent = {
+      id: uuidv7(),
+      organizationId,
+      seq,
+      at: draft.at ?? now,
+      ...actorColumns(draft.actor),
+      deliveryId: draft.deliveryId ?? null,
+      action: draft.action,
+      targetType: draft.targetType ?? null,
+      targetId: draft.targetId ?? null,
+      data: jsonSafe(draft.data ?? {}),
+      warnings: draft.warnings ?? [],
+      testMode: draft.testMode ?? false,
+    };
+    const hash = auditHash(prevHash, content);
+    const row = { ...content, prevHash, hash };
+    prevHash = hash;
+    return row;
+  });
+  return { rows, head: { seq, hash: prevHash } };
+}
+
+export const insertAuditRowsSql = `
+  INSERT INTO audit_event (id, organization_id, seq, at, actor_type, actor_id, delivery_id, action, target_type, target_id, data, warnings, test_mode, prev_hash, hash)
+  SELECT id, "organizationId", seq, at, "actorType", "actorId", "deliveryId", action, "targetType", "targetId", data, warnings, "testMode", "prevHash", hash
+  FROM jsonb_to_recordset($1::jsonb) AS r(id uuid, "organizationId" uuid, seq bigint, at timestamptz, "actorType" text, "actorId" text, "deliveryId" text,
+    action text, "targetType" text, "targetId" text, data jsonb, warnings text[], "testMode" boolean, "prevHash" text, hash text)`;
+
+export const updateChainHeadSql = 'UPDATE audit_chain_head SET seq = $2, hash = $3 WHERE organization_id = $1';
+
+/** Appends audit rows outside the engine (administrative actions), in the caller's transaction. */
+export async function appendAudit(tx: SqlExecutor, organizationId: string, drafts: readonly AuditDraft[]): Promise<AppendedAudit[]> {
+  if (drafts.length === 0) return [];
+  const { rows, head } = await linkAuditDrafts(tx, organizationId, drafts, new Date());
+  await tx.query(insertAuditRowsSql, [JSON.stringify(rows)]);
+  await tx.query(updateChainHeadSql, [organizationId, head.seq, head.hash]);
+  return rows;
+}
+
+export const auditRowColumns = `id, organization_id AS "organizationId", seq::int8 AS seq, at, actor_type AS "actorType", actor_id AS "actorId",
+  delivery_id AS "deliveryId", action, target_type AS "targetType", target_id AS "targetId", data, warnings, test_mode AS "testMode",
+  prev_hash AS "prevHash", hash`;
+
+/** Recomputes an organization's whole chain, a page at a time. */
+export async function verifyAuditChain(sql: SqlExecutor, organizationId: string, pageSize = 5000): Promise<ChainVerification> {
+  const verifier = new ChainVerifier();
+  let afterSeq = 0;
+  for (;;) {
+    const rows = await sql.query<AppendedAudit & { seq: string | number }>(
+      `SELECT ${auditRowColumns} FROM audit_event WHERE organization_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`,
+      [organizationId, afterSeq, pageSize],
+    );
+    for (const row of rows) {
+      if (!verifier.add({ ...row, seq: Number(row.seq) })) return verifier.finish(null);
+    }
+    if (rows.length < pageSize) break;
+    afterSeq = Number(rows[rows.length - 1]!.seq);
+  }
+  const [head] = await sql.query<{ seq: string | number; hash: string }>('SELECT seq, hash FROM audit_chain_head WHERE organization_id = $1', [organizationId]);
+  return verifier.finish(head ? { seq: Number(head.seq), hash: head.hash } : null);
+}

@@ -1,0 +1,199 @@
+// Normalized lifecycle commands: the only language in which anything asks the engine for a change.
+// Connectors translate their source into these; the GraphQL API issues them for manual actions.
+// Validated at the engine's door, so a partner plugin's mistake is a clear error, not bad data.
+import { z } from 'zod';
+
+const text = (max = 1024) => z.string().max(max);
+const optionalText = (max = 1024) => text(max).nullish();
+const id = z.string().min(1).max(512);
+
+export const UserRef = z.union([
+  z.object({ sourceId: id }).strict(),
+  z.object({ userId: z.uuid() }).strict(),
+]);
+export type UserRef = z.infer<typeof UserRef>;
+
+export const GroupRef = z.union([
+  z.object({ sourceId: id }).strict(),
+  z.object({ groupId: z.uuid() }).strict(),
+]);
+export type GroupRef = z.infer<typeof GroupRef>;
+
+export const EmailAddress = z.object({
+  value: text(320),
+  type: optionalText(64),
+  primary: z.boolean().nullish(),
+  verified: z.boolean().nullish(),
+});
+export type EmailAddress = z.infer<typeof EmailAddress>;
+
+/** Absent fields are left as they are (merge) or cleared (replace); null clears. */
+export const UserProfile = z.object({
+  userName: optionalText(),
+  externalId: optionalText(512),
+  email: optionalText(320),
+  emails: z.array(EmailAddress).max(100).optional(),
+  givenName: optionalText(),
+  familyName: optionalText(),
+  displayName: optionalText(),
+  title: optionalText(),
+  department: optionalText(),
+  employeeNumber: optionalText(),
+  manager: z.object({ value: text(512), displayName: optionalText() }).nullish(),
+  customAttributes: z.record(z.string(), z.unknown()).optional(),
+  /** The source's own representation (e.g. the SCIM resource), kept for faithful round trips. */
+  sourceData: z.record(z.string(), z.unknown()).optional(),
+});
+export type UserProfile = z.infer<typeof UserProfile>;
+
+/** Source time of the change; older commands than what is stored are ignored. Defaults to receipt time. */
+const occurredAt = z.coerce.date().optional();
+
+export const UpsertUser = z.object({
+  type: z.literal('upsertUser'),
+  sourceId: id,
+  profile: UserProfile,
+  /** The source's active flag: false deprovisions, a change back to true reactivates. */
+  active: z.boolean().optional(),
+  /** merge: absent fields unchanged; replace: the profile is the whole record (SCIM PUT, full webhooks). */
+  mode: z.enum(['merge', 'replace']).default('merge'),
+  /** fail: an existing user (same sourceId, externalId or userName) is a CONFLICT (SCIM POST). */
+  ifExists: z.enum(['update', 'fail']).default('update'),
+  /** fail: a missing user is NOT_FOUND (SCIM PUT/PATCH). */
+  ifAbsent: z.enum(['create', 'fail']).default('create'),
+  /** Optimistic concurrency (SCIM If-Match, read-modify-write PATCH). */
+  expectedVersion: z.number().int().positive().optional(),
+  occurredAt,
+});
+
+export const DeactivateUser = z.object({
+  type: z.literal('deactivateUser'),
+  user: UserRef,
+  reason: optionalText(),
+  occurredAt,
+});
+
+export const ReactivateUser = z.object({
+  type: z.literal('reactivateUser'),
+  user: UserRef,
+  occurredAt,
+});
+
+export const DeleteUser = z.object({
+  type: z.literal('deleteUser'),
+  user: UserRef,
+  reason: optionalText(),
+  occurredAt,
+});
+
+export const UpsertGroup = z.object({
+  type: z.literal('upsertGroup'),
+  sourceId: id,
+  displayName: text(),
+  externalId: optionalText(512),
+  sourceData: z.record(z.string(), z.unknown()).optional(),
+  ifExists: z.enum(['update', 'fail']).default('update'),
+  ifAbsent: z.enum(['create', 'fail']).default('create'),
+  expectedVersion: z.number().int().positive().optional(),
+  occurredAt,
+});
+
+export const DeleteGroup = z.object({ type: z.literal('deleteGroup'), group: GroupRef, occurredAt });
+
+const members = z.array(UserRef).max(50_000);
+export const AddMembers = z.object({ type: z.literal('addMembers'), group: GroupRef, users: members, occurredAt });
+export const RemoveMembers = z.object({ type: z.literal('removeMembers'), group: GroupRef, users: members, occurredAt });
+export const ReplaceMembers = z.object({ type: z.literal('replaceMembers'), group: GroupRef, users: members, occurredAt });
+
+export const SetGroupMapping = z.object({
+  type: z.literal('setGroupMapping'),
+  group: GroupRef,
+  workspace: text(256).default(''),
+  role: optionalText(128),
+});
+
+export const RemoveGroupMapping = z.object({
+  type: z.literal('removeGroupMapping'),
+  group: GroupRef,
+  workspace: text(256).default(''),
+});
+
+export const CredentialKind = z.enum(['api_key', 'oauth_token', 'ssh_key', 'service_account', 'personal_access_token', 'other']);
+export type CredentialKind = z.infer<typeof CredentialKind>;
+
+export const RegisterSession = z.object({
+  type: z.literal('registerSession'),
+  user: UserRef,
+  externalRef: id,
+  occurredAt,
+});
+
+/** The source says a session it owns has ended (signed out, expired, revoked there). */
+export const EndSession = z.object({
+  type: z.literal('endSession'),
+  user: UserRef,
+  externalRef: id,
+  reason: optionalText(),
+  occurredAt,
+});
+
+export const RegisterCredential = z.object({
+  type: z.literal('registerCredential'),
+  user: UserRef,
+  kind: CredentialKind,
+  externalRef: id,
+  name: optionalText(),
+  occurredAt,
+});
+
+export const LifecycleCommand = z.discriminatedUnion('type', [
+  UpsertUser,
+  DeactivateUser,
+  ReactivateUser,
+  DeleteUser,
+  UpsertGroup,
+  DeleteGroup,
+  AddMembers,
+  RemoveMembers,
+  ReplaceMembers,
+  SetGroupMapping,
+  RemoveGroupMapping,
+  RegisterSession,
+  EndSession,
+  RegisterCredential,
+]);
+export type LifecycleCommand = z.infer<typeof LifecycleCommand>;
+/** What a connector builds: defaults may be left out. */
+export type LifecycleCommandInput = z.input<typeof LifecycleCommand>;
+export type CommandType = LifecycleCommand['type'];
+
+/** PostgreSQL text and JSONB cannot hold NUL; a source sending one must not fail the whole delivery. */
+function stripNul(value: unknown): unknown {
+  if (typeof value === 'string') return value.includes('\u0000') ? value.replaceAll('\u0000', '') : value;
+  if (Array.isArray(value)) return value.map(stripNul);
+  if (value && typeof value === 'object' && !(value instanceof Date)) {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[stripNul(k) as string] = stripNul(v);
+    return out;
+  }
+  return value;
+}
+
+export function parseCommands(input: readonly LifecycleCommandInput[]): LifecycleCommand[] {
+  return input.map((command, index) => {
+    const parsed = LifecycleCommand.safeParse(stripNul(command));
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      const path = issue?.path.join('.') || '(command)';
+      throw new CommandValidationError(`command ${index} (${(command as { type?: string }).type ?? 'unknown'}): ${path}: ${issue?.message}`, path);
+    }
+    return parsed.data;
+  });
+}
+
+export class CommandValidationError extends Error {
+  constructor(message: string, readonly path: string) {
+    super(message);
+    this.name = 'CommandValidationError';
+  }
+}

@@ -1,0 +1,778 @@
+// What each lifecycle command does to state. Pure decisions over the unit of work's tracked rows;
+// the only I/O is loading (and locking) what a decision needs.
+import { v7 as uuidv7 } from 'uuid';
+import { canonicalJson } from './audit-chain.ts';
+import type { AuditDraft } from './audit-log.ts';
+import type { GroupRef, LifecycleCommand, UserProfile, UserRef } from './commands.ts';
+import { EngineError } from './errors.ts';
+import { adminRole, computeRoles, sameRoles } from './roles.ts';
+import type { Actor, CommandResult, GroupRecord, MembershipRecord, UserRecord } from './types.ts';
+import type { ConnectionInfo, UnitOfWork } from './unit-of-work.ts';
+
+export interface ApplyContext {
+  uow: UnitOfWork;
+  /** The connection a connector delivery comes from; null for API actions. */
+  connection: ConnectionInfo | null;
+  actor: Actor;
+  deliveryId: string | null;
+  receivedAt: Date;
+  dryRun: boolean;
+  /** True when this provider's connector can revoke sessions and credentials upstream. */
+  revokesUpstream(provider: string): boolean;
+}
+
+type Cmd<T extends LifecycleCommand['type']> = Extract<LifecycleCommand, { type: T }>;
+
+const profileFields = [
+  'userName', 'externalId', 'email', 'emails', 'givenName', 'familyName', 'displayName', 'title', 'department',
+  'employeeNumber', 'manager', 'customAttributes', 'sourceData',
+] as const satisfies readonly (keyof UserProfile & keyof UserRecord)[];
+
+const isStale = (stored: Date | null, at: Date) => stored !== null && at.getTime() < stored.getTime();
+const laterOf = (a: Date | null, b: Date) => (a && a.getTime() > b.getTime() ? a : b);
+const same = (a: unknown, b: unknown) => canonicalJson(a) === canonicalJson(b);
+const lower = (s: string | null | undefined) => (s == null || s === '' ? null : s.toLowerCase());
+
+// ---- prefetch ----------------------------------------------------------------------------------
+
+/** Loads, in as few queries as possible, every user and group a batch of commands names. */
+export async function prefetch(uow: UnitOfWork, connection: ConnectionInfo | null, commands: readonly LifecycleCommand[]) {
+  const userSources = new Set<string>();
+  const userIds = new Set<string>();
+  const nameKeys = new Set<string>();
+  const extKeys = new Set<string>();
+  const groupSources = new Set<string>();
+  const groupIds = new Set<string>();
+  const groupNames = new Set<string>();
+  const addUser = (ref: UserRef) => ('sourceId' in ref ? userSources.add(ref.sourceId) : userIds.add(ref.userId));
+  const addGroup = (ref: GroupRef) => ('sourceId' in ref ? groupSources.add(ref.sourceId) : groupIds.add(ref.groupId));
+  for (const c of commands) {
+    switch (c.type) {
+      case 'upsertUser': {
+        userSources.add(c.sourceId);
+        const name = lower(c.profile.userName);
+        if (name) nameKeys.add(name);
+        if (c.profile.externalId) extKeys.add(c.profile.externalId);
+        break;
+      }
+      case 'deactivateUser':
+      case 'reactivateUser':
+      case 'deleteUser':
+      case 'registerSession':
+      case 'endSession':
+      case 'registerCredential':
+        addUser(c.user);
+        break;
+      case 'upsertGroup': {
+        groupSources.add(c.sourceId);
+        const name = lower(c.displayName);
+        if (name) groupNames.add(name);
+        break;
+      }
+      case 'deleteGroup':
+      case 'setGroupMapping':
+      case 'removeGroupMapping':
+        addGroup(c.group);
+        break;
+      case 'addMembers':
+      case 'removeMembers':
+      case 'replaceMembers':
+        addGroup(c.group);
+        c.users.forEach(addUser);
+        break;
+    }
+  }
+  await uow.loadUsers({ connectionId: connection?.id, sourceIds: [...userSources], ids: [...userIds], userNameKeys: [...nameKeys], externalIdKeys: [...extKeys] });
+  await uow.loadGroups({ connectionId: connection?.id, sourceIds: [...groupSources], ids: [...groupIds], displayNameKeys: [...groupNames] });
+}
+
+// ---- shared helpers ------------------------------------------------------------------------------
+
+function occurredAt(ctx: ApplyContext, cmd: { occurredAt?: Date }) {
+  return cmd.occurredAt ?? ctx.receivedAt;
+}
+
+function audit(ctx: ApplyContext, draft: Omit<AuditDraft, 'actor' | 'deliveryId' | 'testMode'>): number {
+  return ctx.uow.addAudit({ ...draft, actor: ctx.actor, deliveryId: ctx.deliveryId, testMode: ctx.dryRun });
+}
+
+function event(ctx: ApplyContext, type: string, at: Date, fields: { userId?: string | null; groupId?: string | null; data?: Record<string, unknown>; auditIndex?: number }) {
+  ctx.uow.addEvent({
+    type,
+    occurredAt: at,
+    receivedAt: ctx.receivedAt,
+    connectionId: ctx.connection?.id ?? null,
+    deliveryId: ctx.deliveryId,
+    ...fields,
+  });
+}
+
+async function findUser(ctx: ApplyContext, ref: UserRef): Promise<UserRecord | undefined> {
+  const { uow, connection } = ctx;
+  if ('sourceId' in ref) {
+    if (!connection) throw new EngineError('INVALID_COMMAND', 'a user can be named by sourceId only in a connector delivery; use userId');
+    return uow.userBySource(connection.id, ref.sourceId);
+  }
+  await uow.loadUsers({ ids: [ref.userId] });
+  const user = uow.user(ref.userId);
+  // A connector only ever reaches its own connection's users.
+  if (user && connection && user.connectionId !== connection.id) return undefined;
+  return user;
+}
+
+async function requireUser(ctx: ApplyContext, ref: UserRef): Promise<UserRecord> {
+  const user = await findUser(ctx, ref);
+  if (!user || user.state === 'DELETED') throw new EngineError('NOT_FOUND', `user ${'sourceId' in ref ? ref.sourceId : ref.userId} not found`);
+  return user;
+}
+
+async function findGroup(ctx: ApplyContext, ref: GroupRef): Promise<GroupRecord | undefined> {
+  const { uow, connection } = ctx;
+  if ('sourceId' in ref) {
+    if (!connection) throw new EngineError('INVALID_COMMAND', 'a group can be named by sourceId only in a connector delivery; use groupId');
+    return uow.groupBySource(connection.id, ref.sourceId);
+  }
+  await uow.loadGroups({ ids: [ref.groupId] });
+  const group = uow.group(ref.groupId);
+  if (group && connection && group.connectionId !== connection.id) return undefined;
+  return group;
+}
+
+async function requireGroup(ctx: ApplyContext, ref: GroupRef): Promise<GroupRecord> {
+  const group = await findGroup(ctx, ref);
+  if (!group || group.deletedAt) throw new EngineError('NOT_FOUND', `group ${'sourceId' in ref ? ref.sourceId : ref.groupId} not found`);
+  return group;
+}
+
+function touchUser(ctx: ApplyContext, user: UserRecord, changes: Partial<UserRecord>): UserRecord {
+  const next = { ...user, ...changes, version: user.version + 1, updatedAt: ctx.uow.now };
+  ctx.uow.setUser(next);
+  return next;
+}
+
+function isActiveMembership(m: MembershipRecord | undefined) {
+  return !!m && !m.suspendedAt && !m.removedAt;
+}
+
+/** Removes denied attribute names at any depth (matching the last segment of URN-style keys too). */
+function dropDenied<T>(value: T, denied: Set<string>): T {
+  if (Array.isArray(value)) return value.map((v) => dropDenied(v, denied)) as T;
+  if (value && typeof value === 'object' && !(value instanceof Date)) {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) {
+      const last = k.slice(k.lastIndexOf(':') + 1).toLowerCase();
+      if (denied.has(k.toLowerCase()) || denied.has(last)) continue;
+      out[k] = dropDenied(v, denied);
+    }
+    return out as T;
+  }
+  return value;
+}
+
+function primaryEmail(emails: UserRecord['emails']): string | null {
+  return (emails.find((e) => e.primary) ?? emails[0])?.value ?? null;
+}
+
+function applyProfile(ctx: ApplyContext, base: UserRecord, profile: UserProfile, mode: 'merge' | 'replace'): UserRecord {
+  const denied = new Set((ctx.connection?.deniedAttributes ?? []).map((d) => d.toLowerCase()));
+  const next: UserRecord = { ...base };
+  const set = <K extends (typeof profileFields)[number]>(field: K, value: UserRecord[K]) => {
+    next[field] = value;
+  };
+  for (const field of profileFields) {
+    const given = profile[field];
+    if (field === 'customAttributes') {
+      const incoming = dropDenied(given ?? {}, denied) as Record<string, unknown>;
+      if (mode === 'replace') set('customAttributes', incoming);
+      else if (given !== undefined) {
+        const merged = { ...base.customAttributes };
+        for (const [k, v] of Object.entries(incoming)) {
+          if (v === null) delete merged[k];
+          else merged[k] = v;
+        }
+        set('customAttributes', merged);
+      }
+      continue;
+    }
+    if (field === 'sourceData') {
+      if (given !== undefined || mode === 'replace') set('sourceData', dropDenied(given ?? {}, denied) as Record<string, unknown>);
+      continue;
+    }
+    if (field === 'emails') {
+      if (given !== undefined || mode === 'replace') set('emails', (given as UserRecord['emails'] | undefined) ?? []);
+      continue;
+    }
+    if (given !== undefined || mode === 'replace') set(field, (given ?? null) as never);
+  }
+  if (profile.email === undefined && (profile.emails !== undefined || mode === 'replace')) next.email = primaryEmail(next.emails);
+  const live = next.sourceDeletedAt === null;
+  next.userNameKey = live ? lower(next.userName) : null;
+  next.externalIdKey = live ? next.externalId || null : null;
+  return next;
+}
+
+function changedFields(before: UserRecord, after: UserRecord): string[] {
+  return profileFields.filter((f) => !same(before[f], after[f]));
+}
+
+function checkUserKeys(ctx: ApplyContext, user: UserRecord) {
+  const { uow } = ctx;
+  if (user.userNameKey) {
+    const holder = uow.userHoldingKey(user.connectionId, 'userNameKey', user.userNameKey, user.id);
+    if (holder) throw new EngineError('CONFLICT', `userName "${user.userName}" is already taken in this connection`, { field: 'userName', existingId: holder.sourceId });
+  }
+  if (user.externalIdKey) {
+    const holder = uow.userHoldingKey(user.connectionId, 'externalIdKey', user.externalIdKey, user.id);
+    if (holder) throw new EngineError('CONFLICT', `externalId "${user.externalId}" is already taken in this connection`, { field: 'externalId', existingId: holder.sourceId });
+  }
+}
+
+// ---- roles ---------------------------------------------------------------------------------------
+
+interface RoleChange {
+  userId: string;
+  from: Record<string, string>;
+  to: Record<string, string>;
+}
+
+/** Recomputes the roles of these users from their active memberships; returns what changed. */
+async function recomputeRoles(ctx: ApplyContext, userIds: Iterable<string>, at: Date): Promise<{ changes: RoleChange[]; warnings: string[] }> {
+  const { uow } = ctx;
+  const ids = [...new Set(userIds)];
+  await uow.loadMembershipsOfUsers(ids);
+  const groupIds = ids.flatMap((id) => uow.membershipsOfUser(id).filter(isActiveMembership).map((m) => m.groupId));
+  await uow.loadMappings(groupIds);
+  const changes: RoleChange[] = [];
+  const lostAdmin: string[] = [];
+  for (const id of ids) {
+    const user = uow.user(id);
+    if (!user) continue;
+    const memberOf = uow.membershipsOfUser(id).filter(isActiveMembership).map((m) => m.groupId);
+    const mappings = memberOf.flatMap((g) => uow.mappingsOf(g));
+    const next = user.state === 'ACTIVE' ? computeRoles(memberOf, mappings, uow.organization) : { roles: {}, isAdmin: false };
+    if (sameRoles(user.roles, next.roles) && user.isAdmin === next.isAdmin) continue;
+    if (user.isAdmin && !next.isAdmin && user.state === 'ACTIVE') lostAdmin.push(id);
+    changes.push({ userId: id, from: user.roles, to: next.roles });
+    touchUser(ctx, user, { roles: next.roles, isAdmin: next.isAdmin });
+    event(ctx, 'role.changed', at, { userId: id, data: { from: user.roles, to: next.roles } });
+  }
+  const warnings = lostAdmin.length ? await adminOrphanWarnings(ctx, lostAdmin, at) : [];
+  return { changes, warnings };
+}
+
+async function adminOrphanWarnings(ctx: ApplyContext, losingAdmins: string[], at: Date): Promise<string[]> {
+  const remaining = await ctx.uow.countOtherActiveAdmins(losingAdmins);
+  if (remaining > 0) return [];
+  const role = adminRole(ctx.uow.organization);
+  const warning = `organization ${ctx.uow.organization.id} has no active ${role ?? 'admin'} left`;
+  event(ctx, 'organization.admin_orphaned', at, { userId: losingAdmins[0], data: { formerAdmins: losingAdmins, warning } });
+  return [warning];
+}
+
+// ---- state transitions ---------------------------------------------------------------------------
+
+interface TransitionOutcome {
+  user: UserRecord;
+  data: Record<string, unknown>;
+  warnings: string[];
+}
+
+/** Deprovision: state, every session and credential revoked, memberships ended, roles dropped. */
+async function deprovision(ctx: ApplyContext, user: UserRecord, reason: string, at: Date, extra: Partial<UserRecord> = {}): Promise<TransitionOutcome> {
+  const { uow } = ctx;
+  const wasAdmin = user.isAdmin && user.state === 'ACTIVE';
+  const warnings = wasAdmin ? await adminOrphanWarnings(ctx, [user.id], at) : [];
+
+  await uow.loadMembershipsOfUsers([user.id]);
+  const ended = uow.membershipsOfUser(user.id).filter(isActiveMembership);
+  for (const m of ended) uow.setMembership({ ...m, suspendedAt: uow.now });
+  for (const m of ended) await uow.loadGroups({ ids: [m.groupId] });
+  const endedMemberships = ended.map((m) => ({ groupId: m.groupId, displayName: uow.group(m.groupId)?.displayName ?? null }));
+
+  const revoked: Record<'session' | 'credential', Array<{ id: string; externalRef: string; kind?: string; upstream: boolean }>> = { session: [], credential: [] };
+  for (const table of ['session', 'credential'] as const) {
+    for (const s of await uow.liveSessionsOf(table, user.id)) {
+      const upstream = !!s.provider && ctx.revokesUpstream(s.provider);
+      uow.revokeSession(table, s.id, reason, upstream ? 'PENDING' : 'NOT_REQUIRED');
+      revoked[table].push({ id: s.id, externalRef: s.externalRef, ...(s.kind ? { kind: s.kind } : {}), upstream });
+    }
+  }
+
+  const previousRoles = user.roles;
+  const next = touchUser(ctx, user, {
+    ...extra,
+    state: 'DEPROVISIONED',
+    deprovisionedAt: uow.now,
+    deprovisionReason: reason,
+    roles: {},
+    isAdmin: false,
+  });
+  const data = {
+    reason,
+    warnings,
+    previousRoles,
+    endedMemberships,
+    revokedSessions: revoked.session.map((s) => s.id),
+    revokedCredentials: revoked.credential.map((c) => c.id),
+    revokedSessionRefs: revoked.session,
+    revokedCredentialRefs: revoked.credential,
+  };
+  const auditIndex = audit(ctx, { action: 'user.deprovisioned', targetType: 'user', targetId: user.id, data, warnings, at: uow.now });
+  event(ctx, 'user.deprovisioned', at, { userId: user.id, data, auditIndex });
+  for (const s of revoked.session) event(ctx, 'session.revoked', at, { userId: user.id, data: { sessionId: s.id, externalRef: s.externalRef, reason, upstream: s.upstream }, auditIndex });
+  for (const c of revoked.credential) event(ctx, 'credential.revoked', at, { userId: user.id, data: { credentialId: c.id, kind: c.kind, externalRef: c.externalRef, reason, upstream: c.upstream }, auditIndex });
+  if (Object.keys(previousRoles).length) event(ctx, 'role.changed', at, { userId: user.id, data: { from: previousRoles, to: {} }, auditIndex });
+  return { user: next, data, warnings };
+}
+
+/** Reactivation restores the memberships the source still holds and recomputes roles. */
+async function reactivate(ctx: ApplyContext, user: UserRecord, at: Date, extra: Partial<UserRecord> = {}): Promise<TransitionOutcome> {
+  const { uow } = ctx;
+  await uow.loadMembershipsOfUsers([user.id]);
+  const restored = uow.membershipsOfUser(user.id).filter((m) => m.suspendedAt && !m.removedAt);
+  for (const m of restored) uow.setMembership({ ...m, suspendedAt: null });
+  touchUser(ctx, user, { ...extra, state: 'ACTIVE', deprovisionedAt: null, deprovisionReason: null });
+  const { changes, warnings } = await recomputeRoles(ctx, [user.id], at);
+  const data = { restoredMemberships: restored.map((m) => m.groupId), roles: uow.user(user.id)!.roles, roleChanges: changes };
+  const auditIndex = audit(ctx, { action: 'user.reactivated', targetType: 'user', targetId: user.id, data, warnings });
+  event(ctx, 'user.reactivated', at, { userId: user.id, data, auditIndex });
+  return { user: uow.user(user.id)!, data, warnings };
+}
+
+// ---- command handlers ----------------------------------------------------------------------------
+
+async function upsertUser(ctx: ApplyContext, cmd: Cmd<'upsertUser'>): Promise<CommandResult> {
+  const { uow } = ctx;
+  const connection = ctx.connection;
+  if (!connection) throw new EngineError('INVALID_COMMAND', 'upsertUser comes only from a connector delivery');
+  const at = occurredAt(ctx, cmd);
+  const existing = uow.userBySource(connection.id, cmd.sourceId);
+
+  if (!existing) {
+    if (cmd.ifAbsent === 'fail') throw new EngineError('NOT_FOUND', `user ${cmd.sourceId} not found`);
+    const blank: UserRecord = {
+      id: uuidv7(),
+      organizationId: connection.organizationId,
+      connectionId: connection.id,
+      sourceId: cmd.sourceId,
+      externalId: null,
+      userName: null,
+      userNameKey: null,
+      externalIdKey: null,
+      email: null,
+      emails: [],
+      givenName: null,
+      familyName: null,
+      displayName: null,
+      title: null,
+      department: null,
+      employeeNumber: null,
+      manager: null,
+      customAttributes: {},
+      sourceData: {},
+      state: 'ACTIVE',
+      sourceActive: cmd.active !== false,
+      deprovisionedAt: null,
+      deprovisionReason: null,
+      sourceDeletedAt: null,
+      sourceUpdatedAt: at,
+      lastSyncedAt: uow.now,
+      roles: {},
+      isAdmin: false,
+      personKey: null,
+      version: 1,
+      createdAt: uow.now,
+      updatedAt: uow.now,
+    };
+    const user = applyProfile(ctx, blank, cmd.profile, 'replace');
+    checkUserKeys(ctx, user);
+    if (cmd.active === false) {
+      Object.assign(user, { state: 'DEPROVISIONED', deprovisionedAt: uow.now, deprovisionReason: 'provisioned inactive by the source' });
+    } else {
+      const roles = computeRoles([], [], uow.organization);
+      Object.assign(user, roles);
+    }
+    uow.setUser(user);
+    const data = { state: user.state, roles: user.roles, profile: summarize(user) };
+    const auditIndex = audit(ctx, { action: 'user.provisioned', targetType: 'user', targetId: user.id, data });
+    event(ctx, 'user.provisioned', at, { userId: user.id, data: { state: user.state, roles: user.roles }, auditIndex });
+    return { status: ctx.dryRun ? 'dry_run' : 'applied', user, changed: ['*'] };
+  }
+
+  if (cmd.ifExists === 'fail' && !existing.sourceDeletedAt) {
+    throw new EngineError('CONFLICT', `user ${cmd.sourceId} already exists`, { field: 'sourceId', existingId: existing.sourceId });
+  }
+  if (cmd.expectedVersion !== undefined && cmd.expectedVersion !== existing.version) {
+    throw new EngineError('PRECONDITION_FAILED', `user ${cmd.sourceId} is at version ${existing.version}, not ${cmd.expectedVersion}`);
+  }
+  if (isStale(existing.sourceUpdatedAt, at)) return { status: 'stale', user: existing };
+
+  // A source sending a newer upsert for a user it deleted has created it again.
+  const resurrect = existing.sourceDeletedAt !== null;
+  const active = cmd.active ?? (resurrect ? true : undefined);
+  const base: UserRecord = resurrect ? { ...existing, sourceDeletedAt: null } : existing;
+  const profiled = applyProfile(ctx, base, cmd.profile, cmd.mode);
+  checkUserKeys(ctx, profiled);
+  const changed = changedFields(existing, profiled);
+  const sourceActive = active ?? existing.sourceActive;
+  const bookkeeping = { sourceUpdatedAt: laterOf(existing.sourceUpdatedAt, at), lastSyncedAt: uow.now, sourceActive };
+
+  let user = existing;
+  const warnings: string[] = [];
+  if (changed.length || resurrect) {
+    const { sourceUpdatedAt: _s, lastSyncedAt: _l, ...profileOnly } = profiled;
+    user = touchUser(ctx, existing, { ...profileOnly, ...bookkeeping, state: resurrect && existing.state === 'DELETED' ? 'DEPROVISIONED' : existing.state });
+    const data = { changed, before: pick(existing, changed), after: pick(user, changed), ...(resurrect ? { resurrected: true } : {}) };
+    const auditIndex = audit(ctx, { action: 'user.updated', targetType: 'user', targetId: user.id, data });
+    event(ctx, 'user.updated', at, { userId: user.id, data: { changed }, auditIndex });
+  } else {
+    // Nothing to say, but the source did confirm the user now (drift detection relies on it).
+    const next = { ...existing, ...bookkeeping };
+    if (next.sourceActive !== existing.sourceActive || next.sourceUpdatedAt !== existing.sourceUpdatedAt || !existing.lastSyncedAt || uow.now.getTime() - existing.lastSyncedAt.getTime() > 1000) {
+      uow.setUser(next);
+      user = next;
+    }
+  }
+
+  let transitioned = false;
+  if (active === false && user.state === 'ACTIVE') {
+    const out = await deprovision(ctx, user, 'the source reports the user inactive', at);
+    user = out.user;
+    warnings.push(...out.warnings);
+    transitioned = true;
+  } else if (active === true && (!existing.sourceActive || resurrect) && user.state !== 'ACTIVE') {
+    const out = await reactivate(ctx, user, at);
+    user = out.user;
+    warnings.push(...out.warnings);
+    transitioned = true;
+  }
+  const applied = changed.length > 0 || transitioned || resurrect;
+  return { status: applied ? (ctx.dryRun ? 'dry_run' : 'applied') : 'noop', user, changed, warnings };
+}
+
+async function deactivateUser(ctx: ApplyContext, cmd: Cmd<'deactivateUser'>): Promise<CommandResult> {
+  const user = await requireUser(ctx, cmd.user);
+  const at = occurredAt(ctx, cmd);
+  const fromSource = ctx.connection !== null;
+  if (fromSource && isStale(user.sourceUpdatedAt, at)) return { status: 'stale', user };
+  const bookkeeping = fromSource ? { sourceActive: false, sourceUpdatedAt: laterOf(user.sourceUpdatedAt, at), lastSyncedAt: ctx.uow.now } : {};
+  if (user.state !== 'ACTIVE') {
+    if (fromSource && user.sourceActive) ctx.uow.setUser({ ...user, ...bookkeeping });
+    return { status: 'noop', user: ctx.uow.user(user.id) };
+  }
+  const reason = cmd.reason ?? (fromSource ? 'deactivated at the source' : 'deprovisioned manually');
+  const out = await deprovision(ctx, user, reason, at, bookkeeping);
+  return { status: ctx.dryRun ? 'dry_run' : 'applied', user: ctx.uow.user(out.user.id), warnings: out.warnings };
+}
+
+async function reactivateUser(ctx: ApplyContext, cmd: Cmd<'reactivateUser'>): Promise<CommandResult> {
+  const user = await requireUser(ctx, cmd.user);
+  const at = occurredAt(ctx, cmd);
+  const fromSource = ctx.connection !== null;
+  if (fromSource && isStale(user.sourceUpdatedAt, at)) return { status: 'stale', user };
+  if (!fromSource && !user.sourceActive) {
+    throw new EngineError('FAILED_PRECONDITION', `the source of user ${user.id} still reports it inactive: reactivate it there (the directory is the source of truth)`);
+  }
+  if (user.sourceDeletedAt && !fromSource) {
+    throw new EngineError('FAILED_PRECONDITION', `user ${user.id} was deleted at its source: provision it there again`);
+  }
+  const bookkeeping = fromSource ? { sourceActive: true, sourceUpdatedAt: laterOf(user.sourceUpdatedAt, at), lastSyncedAt: ctx.uow.now } : {};
+  if (user.state === 'ACTIVE') {
+    if (fromSource && !user.sourceActive) ctx.uow.setUser({ ...user, ...bookkeeping });
+    return { status: 'noop', user: ctx.uow.user(user.id) };
+  }
+  const out = await reactivate(ctx, user, at, bookkeeping);
+  return { status: ctx.dryRun ? 'dry_run' : 'applied', user: out.user, warnings: out.warnings };
+}
+
+async function deleteUser(ctx: ApplyContext, cmd: Cmd<'deleteUser'>): Promise<CommandResult> {
+  const { uow } = ctx;
+  const at = occurredAt(ctx, cmd);
+  const connection = ctx.connection;
+  let user = await findUser(ctx, cmd.user);
+  if (!user) {
+    if (!connection || !('sourceId' in cmd.user)) throw new EngineError('NOT_FOUND', `user ${'userId' in cmd.user ? cmd.user.userId : cmd.user.sourceId} not found`);
+    // Deleted before we saw it created: a tombstone makes the late, older create stale.
+    const tombstone = tombstoneUser(ctx, connection, cmd.user.sourceId, at);
+    uow.setUser(tombstone);
+    return { status: 'noop', user: tombstone };
+  }
+  if (connection && isStale(user.sourceUpdatedAt, at)) return { status: 'stale', user };
+  if (user.state === 'DELETED' || (user.sourceDeletedAt && (connection?.deprovisionPolicy ?? 'SOFT') === 'SOFT')) return { status: 'noop', user };
+
+  const policy = connection?.deprovisionPolicy ?? 'SOFT';
+  const bookkeeping: Partial<UserRecord> = connection
+    ? { sourceDeletedAt: uow.now, sourceActive: false, sourceUpdatedAt: laterOf(user.sourceUpdatedAt, at), userNameKey: null, externalIdKey: null }
+    : {};
+  const reason = cmd.reason ?? (connection ? 'deleted at the source' : 'deleted manually');
+  const warnings: string[] = [];
+  if (user.state === 'ACTIVE') {
+    const out = await deprovision(ctx, user, reason, at, bookkeeping);
+    user = out.user;
+    warnings.push(...out.warnings);
+  } else {
+    user = touchUser(ctx, user, bookkeeping);
+  }
+  if (policy === 'HARD_DELETE') {
+    await uow.loadMembershipsOfUsers([user.id]);
+    for (const m of uow.membershipsOfUser(user.id)) if (!m.removedAt) uow.setMembership({ ...m, removedAt: uow.now, suspendedAt: m.suspendedAt ?? uow.now });
+    user = touchUser(ctx, user, {
+      state: 'DELETED',
+      userName: null, userNameKey: null, externalIdKey: null, email: null, emails: [], givenName: null, familyName: null,
+      displayName: null, title: null, department: null, employeeNumber: null, manager: null, customAttributes: {}, sourceData: {},
+    });
+  }
+  const data = { policy, reason, erased: policy === 'HARD_DELETE' };
+  const auditIndex = audit(ctx, { action: 'user.deleted', targetType: 'user', targetId: user.id, data, warnings });
+  event(ctx, 'user.deleted', at, { userId: user.id, data, auditIndex });
+  return { status: ctx.dryRun ? 'dry_run' : 'applied', user, warnings };
+}
+
+function tombstoneUser(ctx: ApplyContext, connection: ConnectionInfo, sourceId: string, at: Date): UserRecord {
+  const now = ctx.uow.now;
+  return {
+    id: uuidv7(), organizationId: connection.organizationId, connectionId: connection.id, sourceId, externalId: null, userName: null,
+    userNameKey: null, externalIdKey: null, email: null, emails: [], givenName: null, familyName: null, displayName: null, title: null,
+    department: null, employeeNumber: null, manager: null, customAttributes: {}, sourceData: {}, state: 'DELETED', sourceActive: false,
+    deprovisionedAt: now, deprovisionReason: 'deleted at the source before it was provisioned here', sourceDeletedAt: now,
+    sourceUpdatedAt: at, lastSyncedAt: now, roles: {}, isAdmin: false, personKey: null, version: 1, createdAt: now, updatedAt: now,
+  };
+}
+
+async function upsertGroup(ctx: ApplyContext, cmd: Cmd<'upsertGroup'>): Promise<CommandResult> {
+  const { uow } = ctx;
+  const connection = ctx.connection;
+  if (!connection) throw new EngineError('INVALID_COMMAND', 'upsertGroup comes only from a connector delivery');
+  const at = occurredAt(ctx, cmd);
+  const existing = uow.groupBySource(connection.id, cmd.sourceId);
+  const nameKey = lower(cmd.displayName);
+  const nameHolder = nameKey ? uow.groupHoldingName(connection.id, nameKey, existing?.id) : undefined;
+
+  if (!existing) {
+    if (cmd.ifAbsent === 'fail') throw new EngineError('NOT_FOUND', `group ${cmd.sourceId} not found`);
+    if (cmd.ifExists === 'fail' && nameHolder) {
+      throw new EngineError('CONFLICT', `a group named "${cmd.displayName}" already exists in this connection`, { field: 'displayName', existingId: nameHolder.sourceId });
+    }
+    const group: GroupRecord = {
+      id: uuidv7(), organizationId: connection.organizationId, connectionId: connection.id, sourceId: cmd.sourceId,
+      externalId: cmd.externalId ?? null, displayName: cmd.displayName, displayNameKey: nameKey, sourceData: cmd.sourceData ?? {},
+      deletedAt: null, sourceUpdatedAt: at, memberCount: 0, version: 1, createdAt: uow.now, updatedAt: uow.now,
+    };
+    uow.setGroup(group);
+    const auditIndex = audit(ctx, { action: 'group.created', targetType: 'group', targetId: group.id, data: { displayName: group.displayName, externalId: group.externalId } });
+    event(ctx, 'group.created', at, { groupId: group.id, data: { displayName: group.displayName }, auditIndex });
+    return { status: ctx.dryRun ? 'dry_run' : 'applied', group };
+  }
+  if (cmd.ifExists === 'fail' && !existing.deletedAt) throw new EngineError('CONFLICT', `group ${cmd.sourceId} already exists`, { field: 'sourceId', existingId: existing.sourceId });
+  if (cmd.expectedVersion !== undefined && cmd.expectedVersion !== existing.version) {
+    throw new EngineError('PRECONDITION_FAILED', `group ${cmd.sourceId} is at version ${existing.version}, not ${cmd.expectedVersion}`);
+  }
+  if (isStale(existing.sourceUpdatedAt, at)) return { status: 'stale', group: existing };
+  if (existing.deletedAt && cmd.ifAbsent === 'fail') throw new EngineError('NOT_FOUND', `group ${cmd.sourceId} not found`);
+  const next = {
+    displayName: cmd.displayName,
+    displayNameKey: nameKey,
+    externalId: cmd.externalId === undefined ? existing.externalId : cmd.externalId,
+    sourceData: cmd.sourceData ?? existing.sourceData,
+    deletedAt: null,
+  };
+  const changed = (Object.keys(next) as (keyof typeof next)[]).filter((k) => !same(existing[k], next[k]));
+  if (!changed.length) {
+    // Remember the newer source time, so an older rename arriving late stays stale.
+    if (!existing.sourceUpdatedAt || at > existing.sourceUpdatedAt) uow.setGroup({ ...existing, sourceUpdatedAt: at });
+    return { status: 'noop', group: existing };
+  }
+  const group = { ...existing, ...next, sourceUpdatedAt: laterOf(existing.sourceUpdatedAt, at), version: existing.version + 1, updatedAt: uow.now };
+  uow.setGroup(group);
+  const type = existing.deletedAt ? 'group.created' : 'group.updated';
+  const auditIndex = audit(ctx, { action: type, targetType: 'group', targetId: group.id, data: { changed, before: pick(existing, changed), after: pick(group, changed) } });
+  event(ctx, type, at, { groupId: group.id, data: { changed, displayName: group.displayName }, auditIndex });
+  return { status: ctx.dryRun ? 'dry_run' : 'applied', group, changed };
+}
+
+async function deleteGroup(ctx: ApplyContext, cmd: Cmd<'deleteGroup'>): Promise<CommandResult> {
+  const { uow } = ctx;
+  const at = occurredAt(ctx, cmd);
+  const group = await findGroup(ctx, cmd.group);
+  if (!group) {
+    if (!ctx.connection || !('sourceId' in cmd.group)) throw new EngineError('NOT_FOUND', 'group not found');
+    const now = uow.now;
+    const tombstone: GroupRecord = {
+      id: uuidv7(), organizationId: ctx.connection.organizationId, connectionId: ctx.connection.id, sourceId: cmd.group.sourceId, externalId: null,
+      displayName: '', displayNameKey: null, sourceData: {}, deletedAt: now, sourceUpdatedAt: at, memberCount: 0, version: 1, createdAt: now, updatedAt: now,
+    };
+    uow.setGroup(tombstone);
+    return { status: 'noop', group: tombstone };
+  }
+  if (isStale(group.sourceUpdatedAt, at)) return { status: 'stale', group };
+  if (group.deletedAt) return { status: 'noop', group };
+  await uow.loadMembershipsOfGroup(group.id);
+  const members = uow.membershipsOfGroup(group.id).filter((m) => !m.removedAt);
+  for (const m of members) uow.setMembership({ ...m, removedAt: uow.now, sourceUpdatedAt: laterOf(m.sourceUpdatedAt, at) });
+  await uow.loadMappings([group.id]);
+  const mapped = uow.mappingsOf(group.id);
+  const { changes, warnings } = mapped.length ? await recomputeRoles(ctx, members.map((m) => m.userId), at) : { changes: [], warnings: [] };
+  for (const m of mapped) uow.writeMapping('remove', group.id, m.workspace, null);
+  const deleted = { ...group, deletedAt: uow.now, displayNameKey: null, sourceUpdatedAt: laterOf(group.sourceUpdatedAt, at), version: group.version + 1, updatedAt: uow.now };
+  uow.setGroup(deleted);
+  const data = { displayName: group.displayName, removedMembers: members.length, removedMappings: mapped, roleChanges: changes };
+  const auditIndex = audit(ctx, { action: 'group.deleted', targetType: 'group', targetId: group.id, data, warnings });
+  event(ctx, 'group.deleted', at, { groupId: group.id, data: { displayName: group.displayName, removedMembers: members.length }, auditIndex });
+  return { status: ctx.dryRun ? 'dry_run' : 'applied', group: deleted, warnings };
+}
+
+async function changeMembers(ctx: ApplyContext, cmd: Cmd<'addMembers' | 'removeMembers' | 'replaceMembers'>): Promise<CommandResult> {
+  const { uow } = ctx;
+  const at = occurredAt(ctx, cmd);
+  const found = await findGroup(ctx, cmd.group);
+  if (found && isStale(found.sourceUpdatedAt, at) && found.deletedAt) return { status: 'stale', group: found };
+  const group = await requireGroup(ctx, cmd.group);
+
+  const users: UserRecord[] = [];
+  for (const ref of cmd.users) {
+    const user = await findUser(ctx, ref);
+    if (!user || user.state === 'DELETED') {
+      if (cmd.type === 'removeMembers') continue;
+      throw new EngineError('NOT_FOUND', `user ${'sourceId' in ref ? ref.sourceId : ref.userId} not found`);
+    }
+    users.push(user);
+  }
+  if (cmd.type === 'replaceMembers') await uow.loadMembershipsOfGroup(group.id);
+  else await uow.loadMembershipPairs(group.id, users.map((u) => u.id));
+
+  const added: string[] = [];
+  const removed: string[] = [];
+  const add = (user: UserRecord) => {
+    const m = uow.membership(group.id, user.id);
+    if (m && isStale(m.sourceUpdatedAt, at)) return;
+    const suspendedAt = user.state === 'ACTIVE' ? null : uow.now;
+    if (m && !m.removedAt) {
+      if (m.sourceUpdatedAt?.getTime() !== at.getTime() && ctx.connection) uow.setMembership({ ...m, sourceUpdatedAt: laterOf(m.sourceUpdatedAt, at) });
+      return;
+    }
+    uow.setMembership({
+      groupId: group.id, userId: user.id, organizationId: group.organizationId, suspendedAt, removedAt: null,
+      sourceUpdatedAt: ctx.connection ? at : null, createdAt: m?.createdAt ?? uow.now,
+    });
+    added.push(user.id);
+  };
+  const remove = (userId: string) => {
+    const m = uow.membership(group.id, userId);
+    if (!m || m.removedAt) return;
+    if (isStale(m.sourceUpdatedAt, at)) return;
+    uow.setMembership({ ...m, removedAt: uow.now, sourceUpdatedAt: ctx.connection ? laterOf(m.sourceUpdatedAt, at) : m.sourceUpdatedAt });
+    removed.push(userId);
+  };
+
+  if (cmd.type === 'addMembers') users.forEach(add);
+  else if (cmd.type === 'removeMembers') users.forEach((u) => remove(u.id));
+  else {
+    const wanted = new Set(users.map((u) => u.id));
+    for (const m of uow.membershipsOfGroup(group.id)) if (!m.removedAt && !wanted.has(m.userId)) remove(m.userId);
+    users.forEach(add);
+  }
+  if (!added.length && !removed.length) return { status: 'noop', group: uow.group(group.id) };
+
+  await uow.loadMappings([group.id]);
+  const { changes, warnings } = uow.mappingsOf(group.id).length ? await recomputeRoles(ctx, [...added, ...removed], at) : { changes: [], warnings: [] };
+  const data = { added, removed, roleChanges: changes };
+  const auditIndex = audit(ctx, { action: `group.members.${cmd.type === 'addMembers' ? 'added' : cmd.type === 'removeMembers' ? 'removed' : 'replaced'}`, targetType: 'group', targetId: group.id, data, warnings });
+  for (const userId of added) event(ctx, 'membership.added', at, { userId, groupId: group.id, auditIndex });
+  for (const userId of removed) event(ctx, 'membership.removed', at, { userId, groupId: group.id, auditIndex });
+  return { status: ctx.dryRun ? 'dry_run' : 'applied', group: uow.group(group.id), warnings };
+}
+
+async function setGroupMapping(ctx: ApplyContext, cmd: Cmd<'setGroupMapping' | 'removeGroupMapping'>): Promise<CommandResult> {
+  const { uow } = ctx;
+  const group = await requireGroup(ctx, cmd.group);
+  const role = cmd.type === 'setGroupMapping' ? (cmd.role ?? null) : null;
+  if (role !== null && !uow.organization.roleRanking.includes(role)) {
+    throw new EngineError('INVALID_COMMAND', `role "${role}" is not one of this organization's roles (${uow.organization.roleRanking.join(', ')})`, { field: 'role' });
+  }
+  await uow.loadMappings([group.id]);
+  const current = uow.mappingsOf(group.id).find((m) => m.workspace === cmd.workspace);
+  if (cmd.type === 'removeGroupMapping' ? !current : current && current.role === role) return { status: 'noop', group };
+  uow.writeMapping(cmd.type === 'setGroupMapping' ? 'set' : 'remove', group.id, cmd.workspace, role);
+  await uow.loadMembershipsOfGroup(group.id);
+  const members = uow.membershipsOfGroup(group.id).filter(isActiveMembership).map((m) => m.userId);
+  await uow.loadUsers({ ids: members });
+  const { changes, warnings } = await recomputeRoles(ctx, members, ctx.receivedAt);
+  const data = { groupId: group.id, workspace: cmd.workspace, role, previousRole: current?.role ?? null, removed: cmd.type === 'removeGroupMapping', roleChanges: changes };
+  audit(ctx, { action: cmd.type === 'setGroupMapping' ? 'group.mapping_set' : 'group.mapping_removed', targetType: 'group', targetId: group.id, data, warnings });
+  return { status: ctx.dryRun ? 'dry_run' : 'applied', group, warnings };
+}
+
+async function registerSession(ctx: ApplyContext, cmd: Cmd<'registerSession' | 'registerCredential'>): Promise<CommandResult> {
+  const { uow } = ctx;
+  const user = await requireUser(ctx, cmd.user);
+  const table = cmd.type === 'registerSession' ? 'session' : 'credential';
+  const kind = cmd.type === 'registerCredential' ? cmd.kind : undefined;
+  const existing = await uow.findSession(table, user.id, cmd.externalRef, kind);
+  if (existing) return { status: 'noop', user };
+  const connectionId = ctx.connection?.id ?? null;
+  // Access registered for someone already offboarded is revoked on arrival.
+  const live = user.state === 'ACTIVE';
+  const upstream = !!ctx.connection && ctx.revokesUpstream(ctx.connection.provider);
+  const row = {
+    id: uuidv7(), organizationId: user.organizationId, userId: user.id, connectionId, externalRef: cmd.externalRef, createdAt: uow.now,
+    revokedAt: live ? null : uow.now, revokedReason: live ? null : 'registered after the user was deprovisioned',
+    revocationStatus: live ? null : upstream ? 'PENDING' : 'NOT_REQUIRED',
+    ...(kind ? { kind, name: cmd.type === 'registerCredential' ? (cmd.name ?? null) : null } : {}),
+  };
+  uow.addSession(table, row);
+  const auditIndex = audit(ctx, { action: `${table}.registered`, targetType: table, targetId: row.id, data: { userId: user.id, externalRef: cmd.externalRef, ...(kind ? { kind } : {}), revokedOnArrival: !live } });
+  if (!live) event(ctx, `${table}.revoked`, occurredAt(ctx, cmd), { userId: user.id, data: { [`${table}Id`]: row.id, externalRef: cmd.externalRef, reason: row.revokedReason, upstream }, auditIndex });
+  return { status: ctx.dryRun ? 'dry_run' : 'applied', user, created: { type: table, id: row.id } };
+}
+
+async function endSession(ctx: ApplyContext, cmd: Cmd<'endSession'>): Promise<CommandResult> {
+  const { uow } = ctx;
+  const user = await findUser(ctx, cmd.user);
+  if (!user) return { status: 'noop' };
+  const session = await uow.findSession('session', user.id, cmd.externalRef);
+  if (!session || session.revokedAt) return { status: 'noop', user };
+  const reason = cmd.reason ?? 'ended at the source';
+  uow.revokeSession('session', session.id, reason, 'CONFIRMED');
+  const auditIndex = audit(ctx, { action: 'session.ended', targetType: 'session', targetId: session.id, data: { userId: user.id, externalRef: cmd.externalRef, reason } });
+  event(ctx, 'session.revoked', occurredAt(ctx, cmd), { userId: user.id, data: { sessionId: session.id, externalRef: cmd.externalRef, reason, endedAtSource: true }, auditIndex });
+  return { status: ctx.dryRun ? 'dry_run' : 'applied', user };
+}
+
+function pick<T extends object>(row: T, keys: string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k of keys) out[k] = (row as Record<string, unknown>)[k];
+  return out;
+}
+
+function summarize(user: UserRecord) {
+  return { userName: user.userName, externalId: user.externalId, email: user.email, displayName: user.displayName };
+}
+
+export async function applyCommand(ctx: ApplyContext, cmd: LifecycleCommand): Promise<CommandResult> {
+  switch (cmd.type) {
+    case 'upsertUser':
+      return upsertUser(ctx, cmd);
+    case 'deactivateUser':
+      return deactivateUser(ctx, cmd);
+    case 'reactivateUser':
+      return reactivateUser(ctx, cmd);
+    case 'deleteUser':
+      return deleteUser(ctx, cmd);
+    case 'upsertGroup':
+      return upsertGroup(ctx, cmd);
+    case 'deleteGroup':
+      return deleteGroup(ctx, cmd);
+    case 'addMembers':
+    case 'removeMembers':
+    case 'replaceMembers':
+      return changeMembers(ctx, cmd);
+    case 'setGroupMapping':
+    case 'removeGroupMapping':
+      return setGroupMapping(ctx, cmd);
+    case 'registerSession':
+    case 'registerCredential':
+      return registerSession(ctx, cmd);
+    case 'endSession':
+      return endSession(ctx, cmd);
+  }
+}

@@ -1,0 +1,31 @@
+import { readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { inject } from 'vitest';
+import { openDatabase, type Database } from '../../src/db/database.ts';
+import { withDatabase } from './global-setup.ts';
+
+export const onPostgres = () => !!inject('postgresAdminUrl');
+
+/** A fresh, migrated database of the kind this run tests (PGlite, or PostgreSQL with TEST_DATABASE_URL). */
+export async function openTestDatabase(options: { poolSize?: number } = {}): Promise<Database & { url?: string }> {
+  const url = await createTestDatabaseUrl();
+  if (url) return Object.assign(await openDatabase({ url, poolSize: options.poolSize ?? 5 }), { url });
+  const template = inject('pgliteTemplate');
+  return openDatabase({ dataDir: 'memory://', loadDataDir: new Blob([readFileSync(template)]) });
+}
+
+/** A fresh PostgreSQL database cloned from the migrated template, or undefined on a PGlite run. */
+export async function createTestDatabaseUrl(): Promise<string | undefined> {
+  const adminUrl = inject('postgresAdminUrl');
+  if (!adminUrl) return undefined;
+  const name = `lh_test_${process.ppid}_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE ${name} TEMPLATE ${inject('postgresTemplate')}`);
+  } finally {
+    await admin.end();
+  }
+  return withDatabase(adminUrl, name);
+}

@@ -1,6 +1,11 @@
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
+  resolve: {
+    // graphql ships ESM and CJS builds; Node (and graphql-yoga) load the CJS one, so the tests must
+    // too, or two graphql instances meet ("Cannot use GraphQLObjectType from another module").
+    alias: [{ find: /^graphql$/, replacement: 'graphql/index.js' }],
+  },
   test: {
     include: ['test/**/*.test.ts', 'plugins/**/*.test.ts', 'src/**/*.test.ts'],
     globalSetup: ['test/support/global-setup.ts'],
@@ -9,7 +14,5 @@ export default defineConfig({
     pool: 'forks',
     // PGlite is CPU-bound WebAssembly and CI has 2 cores.
     maxWorkers: 2,
-    reporters: process.env.CI ? ['default', 'json'] : ['default'],
-    outputFile: { json: process.env.VITEST_JSON_OUTPUT ?? 'test-results.json' },
   },
 });

@@ -7,9 +7,29 @@
 import type { PGlite, Transaction as PGliteTransaction } from '@electric-sql/pglite';
 import type pg from 'pg';
 
-export interface SqlExecutor {
-  query<R = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<R[]>;
+/**
+ * A statement the engine runs over and over: on PostgreSQL it is prepared once per connection and
+ * its plan reused (planning cost more than executing for most engine statements).
+ */
+export interface PreparedStatement {
+  readonly text: string;
+  readonly name: string;
 }
+
+let preparedCount = 0;
+export function prepared(text: string): PreparedStatement {
+  return { text, name: `lh_${++preparedCount}` };
+}
+
+export type Statement = string | PreparedStatement;
+
+export interface SqlExecutor {
+  query<R = Record<string, unknown>>(statement: Statement, params?: readonly unknown[]): Promise<R[]>;
+}
+
+const textOf = (s: Statement) => (typeof s === 'string' ? s : s.text);
+const pgQuery = (s: Statement, params?: readonly unknown[]) =>
+  typeof s === 'string' ? { text: s, values: params as unknown[] } : { text: s.text, name: s.name, values: params as unknown[] };
 
 export interface SqlClient extends SqlExecutor {
   readonly dialect: 'pglite' | 'postgres';
@@ -19,8 +39,8 @@ export interface SqlClient extends SqlExecutor {
 
 export function pgliteSql(db: PGlite): SqlClient {
   const wrap = (q: PGlite | PGliteTransaction): SqlExecutor => ({
-    async query<R>(text: string, params?: readonly unknown[]) {
-      const result = await q.query<R>(text, params as unknown[]);
+    async query<R>(statement: Statement, params?: readonly unknown[]) {
+      const result = await q.query<R>(textOf(statement), params as unknown[]);
       return result.rows;
     },
   });
@@ -35,8 +55,8 @@ export function pgliteSql(db: PGlite): SqlClient {
 export function postgresSql(pool: pg.Pool): SqlClient {
   return {
     dialect: 'postgres',
-    async query<R>(text: string, params?: readonly unknown[]) {
-      const result = await pool.query(text, params as unknown[]);
+    async query<R>(statement: Statement, params?: readonly unknown[]) {
+      const result = await pool.query(pgQuery(statement, params));
       return result.rows as R[];
     },
     async transaction(fn) {
@@ -45,8 +65,8 @@ export function postgresSql(pool: pg.Pool): SqlClient {
       try {
         await client.query('BEGIN');
         const value = await fn({
-          async query<R>(text: string, params?: readonly unknown[]) {
-            const result = await client.query(text, params as unknown[]);
+          async query<R>(statement: Statement, params?: readonly unknown[]) {
+            const result = await client.query(pgQuery(statement, params));
             return result.rows as R[];
           },
         });
@@ -76,12 +96,14 @@ const retryableCodes = new Set([
   '08000', '08001', '08003', '08004', '08006', // connection exceptions
 ]);
 const retryableSystemCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND']);
+// Prisma's codes for an unreachable or overloaded database.
+const retryablePrismaCodes = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024', 'P2034']);
 
 /** True when the failure says nothing about the request: trying again later may succeed. */
 export function isTransientDatabaseError(error: unknown): boolean {
   const e = error as { code?: string; message?: string; cause?: unknown } | undefined;
   if (!e) return false;
-  if (e.code && (retryableCodes.has(e.code) || retryableSystemCodes.has(e.code))) return true;
+  if (e.code && (retryableCodes.has(e.code) || retryableSystemCodes.has(e.code) || retryablePrismaCodes.has(e.code))) return true;
   if (typeof e.message === 'string' && /Connection terminated|connection timeout|Client has encountered a connection error/i.test(e.message)) return true;
   return e.cause ? isTransientDatabaseError(e.cause) : false;
 }

@@ -1,5 +1,5 @@
 import { v7 as uuidv7 } from 'uuid';
-import type { SqlExecutor } from '../db/sql.ts';
+import { prepared, type SqlExecutor } from '../db/sql.ts';
 import { auditHash, ChainVerifier, type AuditContent, type ChainVerification } from './audit-chain.ts';
 import type { Actor } from './types.ts';
 
@@ -44,10 +44,7 @@ export function jsonSafe<T>(value: T): T {
  * the same lock) follow commit order within an organization. Take it last, just before commit.
  */
 export async function linkAuditDrafts(tx: SqlExecutor, organizationId: string, drafts: readonly AuditDraft[], now: Date): Promise<{ rows: AppendedAudit[]; head: { seq: number; hash: string } }> {
-  const [head] = await tx.query<{ seq: string | number; hash: string }>(
-    'SELECT seq, hash FROM audit_chain_head WHERE organization_id = $1 FOR UPDATE',
-    [organizationId],
-  );
+  const [head] = await tx.query<{ seq: string | number; hash: string }>(lockChainHeadSql, [organizationId]);
   if (!head) throw new Error(`organization ${organizationId} has no audit chain head`);
   let seq = Number(head.seq);
   let prevHash = head.hash;
@@ -75,20 +72,38 @@ export async function linkAuditDrafts(tx: SqlExecutor, organizationId: string, d
   return { rows, head: { seq, hash: prevHash } };
 }
 
-export const insertAuditRowsSql = `
+const lockChainHeadSql = prepared('SELECT seq, hash FROM audit_chain_head WHERE organization_id = $1 FOR UPDATE');
+
+const auditInsert = `
   INSERT INTO audit_event (id, organization_id, seq, at, actor_type, actor_id, delivery_id, action, target_type, target_id, data, warnings, test_mode, prev_hash, hash)
   SELECT id, "organizationId", seq, at, "actorType", "actorId", "deliveryId", action, "targetType", "targetId", data, warnings, "testMode", "prevHash", hash
   FROM jsonb_to_recordset($1::jsonb) AS r(id uuid, "organizationId" uuid, seq bigint, at timestamptz, "actorType" text, "actorId" text, "deliveryId" text,
     action text, "targetType" text, "targetId" text, data jsonb, warnings text[], "testMode" boolean, "prevHash" text, hash text)`;
 
-export const updateChainHeadSql = 'UPDATE audit_chain_head SET seq = $2, hash = $3 WHERE organization_id = $1';
+/** Inserts linked audit rows ($1) and moves the chain head ($2 org, $3 seq, $4 hash) in one statement. */
+export const appendAuditSql = prepared(`
+  WITH appended AS (${auditInsert}),
+       moved AS (UPDATE audit_chain_head SET seq = $3, hash = $4 WHERE organization_id = $2)
+  SELECT 1`);
+
+/** The same, plus lifecycle events ($5) inserted under the same lock: returns the events. */
+export const appendAuditAndEventsSql = prepared(`
+  WITH appended AS (${auditInsert}),
+       moved AS (UPDATE audit_chain_head SET seq = $3, hash = $4 WHERE organization_id = $2)
+  INSERT INTO lifecycle_event (organization_id, type, user_id, group_id, connection_id, delivery_id, audit_event_id, occurred_at, received_at, enforced_at, data)
+  SELECT $2, type, "userId", "groupId", "connectionId", "deliveryId", "auditEventId", "occurredAt", "receivedAt", clock_timestamp(), data
+  FROM jsonb_to_recordset($5::jsonb) AS r(ord int, type text, "userId" uuid, "groupId" uuid, "connectionId" uuid,
+    "deliveryId" text, "auditEventId" uuid, "occurredAt" timestamptz, "receivedAt" timestamptz, data jsonb)
+  ORDER BY ord
+  RETURNING id::text AS id, organization_id AS "organizationId", type, user_id AS "userId", group_id AS "groupId", connection_id AS "connectionId",
+    delivery_id AS "deliveryId", audit_event_id AS "auditEventId", occurred_at AS "occurredAt", received_at AS "receivedAt",
+    enforced_at AS "enforcedAt", data`);
 
 /** Appends audit rows outside the engine (administrative actions), in the caller's transaction. */
 export async function appendAudit(tx: SqlExecutor, organizationId: string, drafts: readonly AuditDraft[]): Promise<AppendedAudit[]> {
   if (drafts.length === 0) return [];
   const { rows, head } = await linkAuditDrafts(tx, organizationId, drafts, new Date());
-  await tx.query(insertAuditRowsSql, [JSON.stringify(rows)]);
-  await tx.query(updateChainHeadSql, [organizationId, head.seq, head.hash]);
+  await tx.query(appendAuditSql, [JSON.stringify(rows), organizationId, head.seq, head.hash]);
   return rows;
 }
 

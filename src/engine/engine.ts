@@ -6,7 +6,7 @@
 // shares the following transaction (group commit): no added latency when idle, far fewer round
 // trips and chain-lock acquisitions under load. A delivery that fails leaves the rest of its batch
 // untouched: its in-memory changes are rolled back before anything is written.
-import { isTransientDatabaseError, isUniqueViolation, type SqlClient, type SqlExecutor } from '../db/sql.ts';
+import { isTransientDatabaseError, isUniqueViolation, prepared, type SqlClient, type SqlExecutor } from '../db/sql.ts';
 import { CommandValidationError, parseCommands, type LifecycleCommand } from './commands.ts';
 import { EngineError } from './errors.ts';
 import { applyCommand, prefetch, type ApplyContext } from './transitions.ts';
@@ -286,16 +286,20 @@ export class LifecycleEngine {
   }
 }
 
+const loadContextSql = prepared(`
+  SELECT o.id, o.role_ranking AS "roleRanking", o.default_role AS "defaultRole",
+    CASE WHEN c.id IS NULL THEN NULL ELSE json_build_object('id', c.id, 'organizationId', c.organization_id, 'provider', c.provider,
+      'status', c.status, 'testMode', c.test_mode, 'deprovisionPolicy', c.deprovision_policy, 'deniedAttributes', c.denied_attributes) END AS connection
+  FROM organization o LEFT JOIN directory_connection c ON c.organization_id = o.id AND c.id = ANY($2::uuid[])
+  WHERE o.id = $1`);
+
+const knownDeliveriesSql = prepared(`
+  SELECT connection_id AS "connectionId", delivery_id AS "deliveryId" FROM inbound_delivery
+  WHERE (connection_id, delivery_id) IN (SELECT * FROM unnest($1::uuid[], $2::text[]))`);
+
 async function loadContext(tx: SqlExecutor, organizationId: string, batch: Pending[]) {
   const connectionIds = [...new Set(batch.map((p) => p.delivery.connectionId).filter((c): c is string => !!c))];
-  const rows = await tx.query<OrganizationInfo & { connection: ConnectionInfo | null }>(
-    `SELECT o.id, o.role_ranking AS "roleRanking", o.default_role AS "defaultRole",
-       CASE WHEN c.id IS NULL THEN NULL ELSE json_build_object('id', c.id, 'organizationId', c.organization_id, 'provider', c.provider,
-         'status', c.status, 'testMode', c.test_mode, 'deprovisionPolicy', c.deprovision_policy, 'deniedAttributes', c.denied_attributes) END AS connection
-     FROM organization o LEFT JOIN directory_connection c ON c.organization_id = o.id AND c.id = ANY($2::uuid[])
-     WHERE o.id = $1`,
-    [organizationId, connectionIds],
-  );
+  const rows = await tx.query<OrganizationInfo & { connection: ConnectionInfo | null }>(loadContextSql, [organizationId, connectionIds]);
   if (!rows.length) throw new EngineError('NOT_FOUND', `organization ${organizationId} not found`);
   const { connection: _c, ...organization } = rows[0]!;
   const connections = new Map<string, ConnectionInfo>();
@@ -306,10 +310,7 @@ async function loadContext(tx: SqlExecutor, organizationId: string, batch: Pendi
 async function knownDeliveries(tx: SqlExecutor, batch: Pending[]): Promise<Set<string>> {
   const keyed = batch.filter((p) => p.delivery.deliveryId && p.delivery.connectionId);
   if (!keyed.length) return new Set();
-  const rows = await tx.query<{ connectionId: string; deliveryId: string }>(
-    `SELECT connection_id AS "connectionId", delivery_id AS "deliveryId" FROM inbound_delivery
-     WHERE (connection_id, delivery_id) IN (SELECT * FROM unnest($1::uuid[], $2::text[]))`,
-    [keyed.map((p) => p.delivery.connectionId), keyed.map((p) => p.delivery.deliveryId)],
+  const rows = await tx.query<{ connectionId: string; deliveryId: string }>(knownDeliveriesSql, [keyed.map((p) => p.delivery.connectionId), keyed.map((p) => p.delivery.deliveryId)],
   );
   return new Set(rows.map((r) => `${r.connectionId}\u0000${r.deliveryId}`));
 }

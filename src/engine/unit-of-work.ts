@@ -2,8 +2,8 @@
 // memory by the transitions, and written back in a handful of multi-row statements. Several
 // deliveries can share a unit of work (group commit); `checkpoint`/`rollbackTo` undo one
 // delivery's in-memory changes when it fails, leaving the others intact.
-import type { SqlExecutor } from '../db/sql.ts';
-import { insertAuditRowsSql, jsonSafe, linkAuditDrafts, updateChainHeadSql, type AuditDraft } from './audit-log.ts';
+import { prepared, type SqlExecutor } from '../db/sql.ts';
+import { appendAuditAndEventsSql, appendAuditSql, jsonSafe, linkAuditDrafts, type AuditDraft } from './audit-log.ts';
 import type { RoleMapping, RoleSettings } from './roles.ts';
 import type { GroupRecord, LifecycleEventRecord, MembershipRecord, UserRecord } from './types.ts';
 
@@ -69,7 +69,7 @@ const groupColumns = `id, organization_id AS "organizationId", connection_id AS 
 const membershipColumns = `group_id AS "groupId", user_id AS "userId", organization_id AS "organizationId",
   suspended_at AS "suspendedAt", removed_at AS "removedAt", source_updated_at AS "sourceUpdatedAt", created_at AS "createdAt"`;
 
-const upsertUsersSql = `
+const upsertUsersSql = prepared(`
   INSERT INTO directory_user (id, organization_id, connection_id, source_id, external_id, user_name, user_name_key, external_id_key, email, emails,
     given_name, family_name, display_name, title, department, employee_number, manager, custom_attributes, source_data, state, source_active,
     deprovisioned_at, deprovision_reason, source_deleted_at, source_updated_at, last_synced_at, roles, is_admin, person_key, version, created_at, updated_at)
@@ -88,9 +88,9 @@ const upsertUsersSql = `
     source_data = EXCLUDED.source_data, state = EXCLUDED.state, source_active = EXCLUDED.source_active, deprovisioned_at = EXCLUDED.deprovisioned_at,
     deprovision_reason = EXCLUDED.deprovision_reason, source_deleted_at = EXCLUDED.source_deleted_at, source_updated_at = EXCLUDED.source_updated_at,
     last_synced_at = EXCLUDED.last_synced_at, roles = EXCLUDED.roles, is_admin = EXCLUDED.is_admin, person_key = EXCLUDED.person_key,
-    version = EXCLUDED.version, updated_at = EXCLUDED.updated_at`;
+    version = EXCLUDED.version, updated_at = EXCLUDED.updated_at`);
 
-const upsertGroupsSql = `
+const upsertGroupsSql = prepared(`
   INSERT INTO directory_group (id, organization_id, connection_id, source_id, external_id, display_name, display_name_key, source_data, deleted_at,
     source_updated_at, member_count, version, created_at, updated_at)
   SELECT id, "organizationId", "connectionId", "sourceId", "externalId", "displayName", "displayNameKey", "sourceData", "deletedAt",
@@ -100,30 +100,35 @@ const upsertGroupsSql = `
     "createdAt" timestamptz, "updatedAt" timestamptz)
   ON CONFLICT (id) DO UPDATE SET external_id = EXCLUDED.external_id, display_name = EXCLUDED.display_name,
     display_name_key = EXCLUDED.display_name_key, source_data = EXCLUDED.source_data, deleted_at = EXCLUDED.deleted_at,
-    source_updated_at = EXCLUDED.source_updated_at, version = EXCLUDED.version, updated_at = EXCLUDED.updated_at`;
+    source_updated_at = EXCLUDED.source_updated_at, version = EXCLUDED.version, updated_at = EXCLUDED.updated_at`);
 
 // Member counts move by deltas: increments commute, so concurrent writers on one group stay exact.
-const adjustMemberCountsSql = `
+const adjustMemberCountsSql = prepared(`
   UPDATE directory_group g SET member_count = g.member_count + d.delta
-  FROM jsonb_to_recordset($1::jsonb) AS d(id uuid, delta int) WHERE g.id = d.id`;
+  FROM jsonb_to_recordset($1::jsonb) AS d(id uuid, delta int) WHERE g.id = d.id`);
 
-const upsertMembershipsSql = `
+const upsertMembershipsSql = prepared(`
   INSERT INTO group_membership (group_id, user_id, organization_id, suspended_at, removed_at, source_updated_at, created_at)
   SELECT "groupId", "userId", "organizationId", "suspendedAt", "removedAt", "sourceUpdatedAt", "createdAt"
   FROM jsonb_to_recordset($1::jsonb) AS r("groupId" uuid, "userId" uuid, "organizationId" uuid, "suspendedAt" timestamptz,
     "removedAt" timestamptz, "sourceUpdatedAt" timestamptz, "createdAt" timestamptz)
   ON CONFLICT (group_id, user_id) DO UPDATE SET suspended_at = EXCLUDED.suspended_at, removed_at = EXCLUDED.removed_at,
-    source_updated_at = EXCLUDED.source_updated_at`;
+    source_updated_at = EXCLUDED.source_updated_at`);
 
-const insertEventsSql = `
-  INSERT INTO lifecycle_event (organization_id, type, user_id, group_id, connection_id, delivery_id, audit_event_id, occurred_at, received_at, enforced_at, data)
-  SELECT "organizationId", type, "userId", "groupId", "connectionId", "deliveryId", "auditEventId", "occurredAt", "receivedAt", clock_timestamp(), data
-  FROM jsonb_to_recordset($1::jsonb) AS r(ord int, "organizationId" uuid, type text, "userId" uuid, "groupId" uuid, "connectionId" uuid,
-    "deliveryId" text, "auditEventId" uuid, "occurredAt" timestamptz, "receivedAt" timestamptz, data jsonb)
-  ORDER BY ord
-  RETURNING id::text AS id, organization_id AS "organizationId", type, user_id AS "userId", group_id AS "groupId", connection_id AS "connectionId",
-    delivery_id AS "deliveryId", audit_event_id AS "auditEventId", occurred_at AS "occurredAt", received_at AS "receivedAt",
-    enforced_at AS "enforcedAt", data`;
+// Users and groups are locked in id order (a stable order across writers). Membership rows are
+// locked too: every membership change also holds its user's row, so readers see the latest.
+const loadUsersSql = prepared(`SELECT ${userColumns} FROM directory_user
+  WHERE organization_id = $1 AND (id = ANY($2::uuid[]) OR (connection_id = $3::uuid AND
+    (source_id = ANY($4::text[]) OR user_name_key = ANY($5::text[]) OR external_id_key = ANY($6::text[]))))
+  ORDER BY id FOR UPDATE`);
+const loadGroupsSql = prepared(`SELECT ${groupColumns} FROM directory_group
+  WHERE organization_id = $1 AND (id = ANY($2::uuid[]) OR (connection_id = $3::uuid AND
+    (source_id = ANY($4::text[]) OR (display_name_key = ANY($5::text[]) AND deleted_at IS NULL))))
+  ORDER BY id FOR UPDATE`);
+const membershipsOfUsersSql = prepared(`SELECT ${membershipColumns} FROM group_membership WHERE user_id = ANY($1::uuid[]) ORDER BY group_id, user_id FOR UPDATE`);
+const membershipsOfGroupSql = prepared(`SELECT ${membershipColumns} FROM group_membership WHERE group_id = $1 ORDER BY user_id FOR UPDATE`);
+const membershipPairsSql = prepared(`SELECT ${membershipColumns} FROM group_membership WHERE group_id = $1 AND user_id = ANY($2::uuid[]) ORDER BY user_id FOR UPDATE`);
+const mappingsSql = prepared('SELECT group_id AS "groupId", workspace, role FROM group_mapping WHERE group_id = ANY($1::uuid[])');
 
 const sourceKey = (connectionId: string, sourceId: string) => `${connectionId}\u0000${sourceId}`;
 const membershipKey = (groupId: string, userId: string) => `${groupId}\u0000${userId}`;
@@ -186,13 +191,7 @@ export class UnitOfWork {
     const nameKeys = q.userNameKeys ?? [];
     const extKeys = q.externalIdKeys ?? [];
     if (!sourceIds.length && !ids.length && !nameKeys.length && !extKeys.length) return;
-    const rows = await this.tx.query<UserRecord>(
-      `SELECT ${userColumns} FROM directory_user
-       WHERE organization_id = $1 AND (id = ANY($2::uuid[]) OR (connection_id = $3::uuid AND
-         (source_id = ANY($4::text[]) OR user_name_key = ANY($5::text[]) OR external_id_key = ANY($6::text[]))))
-       ORDER BY id FOR UPDATE`,
-      [this.organization.id, ids, q.connectionId ?? null, sourceIds, nameKeys, extKeys],
-    );
+    const rows = await this.tx.query<UserRecord>(loadUsersSql, [this.organization.id, ids, q.connectionId ?? null, sourceIds, nameKeys, extKeys]);
     for (const row of rows) this.trackUser(row);
   }
 
@@ -201,13 +200,7 @@ export class UnitOfWork {
     const ids = (q.ids ?? []).filter((id) => !this.groups.has(id));
     const nameKeys = q.displayNameKeys ?? [];
     if (!sourceIds.length && !ids.length && !nameKeys.length) return;
-    const rows = await this.tx.query<GroupRecord>(
-      `SELECT ${groupColumns} FROM directory_group
-       WHERE organization_id = $1 AND (id = ANY($2::uuid[]) OR (connection_id = $3::uuid AND
-         (source_id = ANY($4::text[]) OR (display_name_key = ANY($5::text[]) AND deleted_at IS NULL))))
-       ORDER BY id FOR UPDATE`,
-      [this.organization.id, ids, q.connectionId ?? null, sourceIds, nameKeys],
-    );
+    const rows = await this.tx.query<GroupRecord>(loadGroupsSql, [this.organization.id, ids, q.connectionId ?? null, sourceIds, nameKeys]);
     for (const row of rows) this.trackGroup(row);
   }
 
@@ -216,7 +209,7 @@ export class UnitOfWork {
     const todo = userIds.filter((id) => !this.membershipsLoadedForUser.has(id) && this.users.get(id)?.original !== null);
     for (const id of userIds) this.membershipsLoadedForUser.add(id);
     if (!todo.length) return;
-    const rows = await this.tx.query<MembershipRecord>(`SELECT ${membershipColumns} FROM group_membership WHERE user_id = ANY($1::uuid[])`, [todo]);
+    const rows = await this.tx.query<MembershipRecord>(membershipsOfUsersSql, [todo]);
     for (const row of rows) this.trackMembership(row);
   }
 
@@ -224,7 +217,7 @@ export class UnitOfWork {
     if (this.membershipsLoadedForGroup.has(groupId)) return;
     this.membershipsLoadedForGroup.add(groupId);
     if (this.groups.get(groupId)?.original === null) return;
-    const rows = await this.tx.query<MembershipRecord>(`SELECT ${membershipColumns} FROM group_membership WHERE group_id = $1`, [groupId]);
+    const rows = await this.tx.query<MembershipRecord>(membershipsOfGroupSql, [groupId]);
     for (const row of rows) this.trackMembership(row);
   }
 
@@ -232,10 +225,7 @@ export class UnitOfWork {
     if (this.membershipsLoadedForGroup.has(groupId)) return;
     const todo = userIds.filter((u) => !this.membershipsLoadedForUser.has(u) && !this.memberships.has(membershipKey(groupId, u)));
     if (!todo.length) return;
-    const rows = await this.tx.query<MembershipRecord>(
-      `SELECT ${membershipColumns} FROM group_membership WHERE group_id = $1 AND user_id = ANY($2::uuid[])`,
-      [groupId, todo],
-    );
+    const rows = await this.tx.query<MembershipRecord>(membershipPairsSql, [groupId, todo]);
     for (const row of rows) this.trackMembership(row);
   }
 
@@ -243,10 +233,7 @@ export class UnitOfWork {
     const todo = [...new Set(groupIds)].filter((g) => !this.mappingsByGroup.has(g));
     if (!todo.length) return;
     for (const g of todo) this.mappingsByGroup.set(g, []);
-    const rows = await this.tx.query<RoleMapping>(
-      'SELECT group_id AS "groupId", workspace, role FROM group_mapping WHERE group_id = ANY($1::uuid[])',
-      [todo],
-    );
+    const rows = await this.tx.query<RoleMapping>(mappingsSql, [todo]);
     for (const row of rows) this.mappingsByGroup.get(row.groupId)!.push(row);
   }
 
@@ -528,14 +515,16 @@ export class UnitOfWork {
 
     if (!this.audit.length) return { events: [] };
     const { rows, head } = await linkAuditDrafts(tx, this.organization.id, this.audit, this.now);
-    await tx.query(insertAuditRowsSql, [JSON.stringify(rows)]);
-    await tx.query(updateChainHeadSql, [this.organization.id, head.seq, head.hash]);
-    if (options.dryRun || !this.events.length) return { events: [] };
-    const events = await tx.query<LifecycleEventRecord>(insertEventsSql, [
+    const chain = [JSON.stringify(rows), this.organization.id, head.seq, head.hash];
+    if (options.dryRun || !this.events.length) {
+      await tx.query(appendAuditSql, chain);
+      return { events: [] };
+    }
+    const events = await tx.query<LifecycleEventRecord>(appendAuditAndEventsSql, [
+      ...chain,
       JSON.stringify(
         this.events.map((e, ord) => ({
           ord,
-          organizationId: this.organization.id,
           type: e.type,
           userId: e.userId ?? null,
           groupId: e.groupId ?? null,

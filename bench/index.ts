@@ -1,0 +1,5 @@
+// Every benchmark `npm run bench` runs, in order.
+import { engineProvision } from './engine-provision.bench.ts';
+import type { Benchmark } from './types.ts';
+
+export const benchmarks: Benchmark[] = [engineProvision];

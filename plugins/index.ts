@@ -1,0 +1,5 @@
+// The connectors that ship with Lifecycle Hub. Partner connectors load from npm packages named in
+// LIFECYCLE_PLUGINS (see plugins/README.md).
+import type { AnyConnector } from '../src/connectors/contract.ts';
+
+export const builtinConnectors: AnyConnector[] = [];

@@ -1,0 +1,17 @@
+import { lexicographicSortSchema, printSchema } from 'graphql';
+import { builder } from './builder.ts';
+import './types/enums.ts';
+import './types/organization.ts';
+import './types/connection.ts';
+import './types/user.ts';
+import './types/session.ts';
+import './types/group.ts';
+import './types/audit.ts';
+import './types/api-key.ts';
+
+export const schema = builder.toSchema({ sortSchema: false });
+
+/** The SDL checked in as schema.graphql (sorted, so diffs show real changes only). */
+export function printedSchema(): string {
+  return `${printSchema(lexicographicSortSchema(schema))}\n`;
+}

@@ -1,0 +1,128 @@
+import type { Prisma } from '../../generated/prisma/client.ts';
+import { createOrganization, updateOrganizationSettings } from '../../admin/organizations.ts';
+import { actorOf } from '../../auth/principal.ts';
+import { builder } from '../builder.ts';
+import { assertOrganization } from '../access.ts';
+import { IdentityLinkingEnum, UserStateEnum } from './enums.ts';
+
+export const Organization = builder.prismaObject('Organization', {
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    name: t.exposeString('name'),
+    slug: t.exposeString('slug'),
+    roleRanking: t.exposeStringList('roleRanking', { description: 'Roles from lowest to highest; the last is the admin role.' }),
+    defaultRole: t.exposeString('defaultRole', { nullable: true, description: 'The role of a user no mapped group grants one.' }),
+    identityLinking: t.expose('identityLinking', { type: IdentityLinkingEnum }),
+    authoritativeConnectionId: t.exposeID('authoritativeConnectionId', { nullable: true }),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    connections: t.relation('connections', { query: { orderBy: { createdAt: 'asc' } } }),
+    users: t.relatedConnection('users', {
+      cursor: 'id',
+      totalCount: true,
+      args: {
+        state: t.arg({ type: UserStateEnum, description: 'Default: every state but DELETED.' }),
+        search: t.arg.string({ description: 'Part of an email, userName or display name; or an exact externalId.' }),
+        connectionId: t.arg.id(),
+      },
+      query: (args) => ({ where: usersWhere(args), orderBy: { id: 'asc' } }),
+    }),
+    groups: t.relatedConnection('groups', {
+      cursor: 'id',
+      totalCount: true,
+      args: { search: t.arg.string() },
+      query: (args) => ({
+        where: { deletedAt: null, ...(args.search ? { displayName: { contains: args.search, mode: 'insensitive' as const } } : {}) },
+        orderBy: { id: 'asc' },
+      }),
+    }),
+  }),
+});
+
+export function usersWhere(args: { state?: 'ACTIVE' | 'DEPROVISIONED' | 'DELETED' | null; search?: string | null; connectionId?: string | null }): Prisma.DirectoryUserWhereInput {
+  const search = args.search?.trim();
+  return {
+    state: args.state ?? { not: 'DELETED' },
+    ...(args.connectionId ? { connectionId: args.connectionId } : {}),
+    ...(search
+      ? {
+          OR: [
+            { email: { contains: search, mode: 'insensitive' } },
+            { userName: { contains: search, mode: 'insensitive' } },
+            { displayName: { contains: search, mode: 'insensitive' } },
+            { externalId: search },
+          ],
+        }
+      : {}),
+  };
+}
+
+builder.queryFields((t) => ({
+  organization: t.prismaField({
+    type: 'Organization',
+    nullable: true,
+    args: { id: t.arg.id({ required: true }) },
+    authScopes: { authenticated: true },
+    resolve: (query, _root, args, ctx) => {
+      const id = assertOrganization(ctx, String(args.id));
+      return ctx.hub.db.prisma.organization.findUnique({ ...query, where: { id } });
+    },
+  }),
+  organizations: t.prismaField({
+    type: ['Organization'],
+    description: 'Every organization this key may see: all for an admin key, its own for an organization key.',
+    authScopes: { authenticated: true },
+    resolve: (query, _root, _args, ctx) =>
+      ctx.hub.db.prisma.organization.findMany({
+        ...query,
+        where: ctx.principal?.kind === 'organization' ? { id: ctx.principal.organizationId } : {},
+        orderBy: { createdAt: 'asc' },
+        take: 1000,
+      }),
+  }),
+}));
+
+const OrganizationPayload = builder.objectRef<{ organizationId: string }>('OrganizationPayload').implement({
+  fields: (t) => ({
+    organization: t.prismaField({
+      type: 'Organization',
+      resolve: (query, p, _args, ctx) => ctx.hub.db.prisma.organization.findUniqueOrThrow({ ...query, where: { id: p.organizationId } }),
+    }),
+  }),
+});
+
+builder.mutationFields((t) => ({
+  createOrganization: t.fieldWithInput({
+    type: OrganizationPayload,
+    authScopes: { admin: true },
+    input: {
+      name: t.input.string({ required: true }),
+      slug: t.input.string({ required: true, description: 'Lower-case letters, digits and dashes; unique.' }),
+    },
+    resolve: async (_root, { input }, ctx) => {
+      const org = await createOrganization(ctx.hub.db.sql, input, actorOf(ctx.principal!));
+      return { organizationId: org.id };
+    },
+  }),
+  updateOrganizationSettings: t.fieldWithInput({
+    type: OrganizationPayload,
+    authScopes: { authenticated: true },
+    input: {
+      organizationId: t.input.id({ required: true }),
+      roleRanking: t.input.stringList({ description: 'Lowest first; the last is the admin role.' }),
+      defaultRole: t.input.string(),
+      clearDefaultRole: t.input.boolean({ description: 'Give users no mapped group reaches no role at all.' }),
+      identityLinking: t.input.field({ type: IdentityLinkingEnum }),
+      authoritativeConnectionId: t.input.id(),
+    },
+    resolve: async (_root, { input }, ctx) => {
+      const organizationId = assertOrganization(ctx, String(input.organizationId));
+      await updateOrganizationSettings(ctx.hub.db.sql, organizationId, {
+        roleRanking: input.roleRanking ?? undefined,
+        defaultRole: input.clearDefaultRole ? null : (input.defaultRole ?? undefined),
+        identityLinking: input.identityLinking ?? undefined,
+        authoritativeConnectionId: input.authoritativeConnectionId === undefined ? undefined : (input.authoritativeConnectionId as string | null),
+      }, actorOf(ctx.principal!));
+      return { organizationId };
+    },
+  }),
+}));

@@ -1,0 +1,68 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { GraphQLError } from 'graphql';
+import { createYoga, type YogaServerInstance } from 'graphql-yoga';
+import { ApiKeyAuthenticator, type Principal } from '../auth/principal.ts';
+import type { Hub } from '../hub.ts';
+import type { GraphQLContext } from './context.ts';
+import { toGraphQLError } from './errors.ts';
+import { schema } from './schema.ts';
+
+/** What the HTTP layer hands yoga with each request (graphql-ws sets `principal` at connection time). */
+export interface ServerContext {
+  requestId?: string;
+  principal?: Principal | null;
+  req?: IncomingMessage;
+}
+
+export type Yoga = YogaServerInstance<ServerContext, GraphQLContext>;
+
+export function unauthenticated(hasToken: boolean): GraphQLError {
+  return new GraphQLError(hasToken ? 'the API key is not valid (revoked, mistyped, or for another server)' : 'send an API key: Authorization: Bearer <key>', {
+    extensions: { code: 'UNAUTHENTICATED', retryable: false, http: { status: 401, headers: { 'WWW-Authenticate': 'Bearer' } } },
+  });
+}
+
+export function createGraphQL(hub: Hub): Yoga {
+  return createYoga<ServerContext, GraphQLContext>({
+    schema,
+    graphqlEndpoint: '/graphql',
+    landingPage: false,
+    logging: {
+      debug: (...args) => hub.logger.debug(args.map(String).join(' ')),
+      info: (...args) => hub.logger.info(args.map(String).join(' ')),
+      warn: (...args) => hub.logger.warn(args.map(String).join(' ')),
+      error: (...args) => hub.logger.error({ err: args.find((a) => a instanceof Error) }, args.filter((a) => !(a instanceof Error)).map(String).join(' ')),
+    },
+    graphiql: {
+      title: 'Lifecycle Hub',
+      defaultQuery: '# Set the header { "Authorization": "Bearer <your key>" } below, then:\nquery { organizations { id name slug } }\n',
+      headers: JSON.stringify({ Authorization: 'Bearer <your key>' }),
+      subscriptionsProtocol: 'WS',
+    },
+    maskedErrors: {
+      // Errors with a code (ours, the engine's, the services') reach the client; anything else is
+      // logged and masked, so no stack or SQL ever leaves the server.
+      maskError(error, message) {
+        const graphqlError = error instanceof GraphQLError ? error : null;
+        const original = graphqlError?.originalError ?? error;
+        const mapped = toGraphQLError(original);
+        if (mapped instanceof GraphQLError) {
+          return new GraphQLError(mapped.message, { nodes: graphqlError?.nodes, path: graphqlError?.path, extensions: mapped.extensions });
+        }
+        hub.logger.error({ err: original }, 'unexpected error in a GraphQL resolver');
+        return new GraphQLError(message, { nodes: graphqlError?.nodes, path: graphqlError?.path, extensions: { code: 'INTERNAL_SERVER_ERROR', retryable: false } });
+      },
+    },
+    context: async ({ request, principal, requestId }): Promise<GraphQLContext> => {
+      if (principal !== undefined) {
+        if (!principal) throw unauthenticated(false);
+        return { hub, principal, requestId: requestId ?? randomUUID() };
+      }
+      const token = ApiKeyAuthenticator.bearer(request.headers.get('authorization'));
+      const resolved = await hub.auth.authenticate(token);
+      if (!resolved) throw unauthenticated(token !== null);
+      return { hub, principal: resolved, requestId: requestId ?? randomUUID() };
+    },
+  });
+}

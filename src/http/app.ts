@@ -1,0 +1,88 @@
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { requestId } from 'hono/request-id';
+import { loadConnectionView, tokenMatches } from '../admin/connections.ts';
+import type { ConnectorHub } from '../connectors/contract.ts';
+import type { Hub } from '../hub.ts';
+import type { Yoga } from '../graphql/yoga.ts';
+import { handleWebhook } from './webhooks.ts';
+
+/** Bodies above this are refused with 413 before they are read (GraphQL and webhooks). */
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+const tooLarge = (c: { json(body: unknown, status: 413): Response }) =>
+  c.json({ error: 'payload_too_large', message: `request bodies are limited to ${MAX_BODY_BYTES} bytes` }, 413);
+
+/** What connector endpoints (SCIM) may use of the hub. */
+export function connectorHub(hub: Hub): ConnectorHub {
+  return {
+    get publicUrl() {
+      return hub.publicUrl;
+    },
+    logger: hub.logger,
+    async authenticate(connectionId, bearerToken) {
+      const connection = await loadConnectionView({ sql: hub.db.sql, box: hub.box }, connectionId);
+      if (!connection || !tokenMatches(connection.tokenHash, bearerToken)) return null;
+      const { tokenHash: _t, ...view } = connection;
+      return view;
+    },
+    apply(connection, commands, options = {}) {
+      return hub.engine.execute({
+        connectionId: connection.id,
+        deliveryId: options.deliveryId,
+        receivedAt: options.receivedAt,
+        actor: { type: 'connection', connectionId: connection.id },
+        commands,
+      });
+    },
+    async read(text, params) {
+      if (!/^\s*(SELECT|WITH)\b/i.test(text) || /\b(INSERT|UPDATE|DELETE|TRUNCATE|ALTER|DROP|CREATE|GRANT)\b/i.test(text.replace(/'[^']*'/g, ''))) {
+        throw new Error('connectors may only read');
+      }
+      return hub.db.sql.query(text, params);
+    },
+    logRequest(connectionId, entry) {
+      hub.db.sql
+        .query(
+          `INSERT INTO connection_request_log (connection_id, at, request_id, method, path, status, duration_ms, client, error)
+           VALUES ($1, now(), $2, $3, $4, $5, $6, $7, $8)`,
+          [connectionId, entry.requestId, entry.method, entry.path.slice(0, 1000), entry.status, entry.durationMs, entry.client ?? null, entry.error?.slice(0, 2000) ?? null],
+        )
+        .catch((error: unknown) => hub.logger.warn({ err: error }, 'could not record a connection request'));
+    },
+  };
+}
+
+export function createApp(hub: Hub, yoga: Yoga): Hono {
+  const app = new Hono();
+  app.use(requestId({ headerName: 'X-Request-Id' }));
+
+  app.get('/healthz', (c) => c.json({ status: 'ok' }));
+  app.get('/readyz', async (c) => {
+    try {
+      await hub.db.sql.query('SELECT 1 FROM _prisma_migrations LIMIT 1');
+      return c.json({ status: 'ready', database: 'ok' });
+    } catch (error) {
+      c.header('Retry-After', '5');
+      return c.json({ status: 'unready', database: (error as Error).message }, 503);
+    }
+  });
+
+  app.on(['GET', 'POST', 'OPTIONS'], '/graphql', bodyLimit({ maxSize: MAX_BODY_BYTES, onError: tooLarge }), (c) =>
+    yoga.fetch(c.req.raw, { requestId: c.get('requestId') }),
+  );
+
+  app.post('/webhooks/:connectionId', bodyLimit({ maxSize: MAX_BODY_BYTES, onError: tooLarge }), (c) => handleWebhook(hub, c));
+
+  const connectorApi = connectorHub(hub);
+  for (const connector of hub.registry.list()) {
+    if (connector.endpoints) app.route(connector.endpoints.basePath, connector.endpoints.create(connectorApi));
+  }
+
+  app.notFound((c) => c.json({ error: 'not_found', message: `no route for ${c.req.method} ${new URL(c.req.url).pathname}` }, 404));
+  app.onError((error, c) => {
+    hub.logger.error({ err: error, requestId: c.get('requestId') }, 'unhandled error');
+    return c.json({ error: 'internal', message: 'internal error' }, 500);
+  });
+  return app;
+}

@@ -1,0 +1,107 @@
+// The HTTP server: Hono routes on node:http, and graphql-ws on the same port and path (/graphql).
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { createAdaptorServer } from '@hono/node-server';
+import type { Hono } from 'hono';
+import { useServer } from 'graphql-ws/use/ws';
+import { WebSocketServer } from 'ws';
+import { ApiKeyAuthenticator, type Principal } from '../auth/principal.ts';
+import type { Hub } from '../hub.ts';
+import { createGraphQL, type Yoga } from '../graphql/yoga.ts';
+import { createApp } from './app.ts';
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  app: Hono;
+  yoga: Yoga;
+  server: Server;
+  wsServer: WebSocketServer;
+  /** Stops accepting, lets in-flight requests finish, closes sockets; the hub stays open. */
+  stop(): Promise<void>;
+}
+
+type Enveloped = { execute(args: unknown): ReturnType<Yoga['getEnveloped']>['execute'] extends (...a: never[]) => infer R ? R : never; subscribe(args: unknown): ReturnType<Yoga['getEnveloped']>['subscribe'] extends (...a: never[]) => infer R ? R : never };
+
+/** The principal a graphql-ws client authenticated as, kept with its socket. */
+type WsExtra = { principal?: Principal | null };
+
+export async function startServer(hub: Hub, options: { port?: number; host?: string } = {}): Promise<RunningServer> {
+  const yoga = createGraphQL(hub);
+  const app = createApp(hub, yoga);
+  const server = createAdaptorServer({ fetch: app.fetch }) as Server;
+  // Keep-alive sockets must not hold shutdown open.
+  server.keepAliveTimeout = 5_000;
+
+  const wsServer = new WebSocketServer({ server, path: '/graphql', maxPayload: 64 * 1024 });
+  const wsCleanup = useServer<Record<string, unknown>, WsExtra>(
+    {
+      // A bad or missing key is refused when the connection opens (close code 4403).
+      onConnect: async (ctx) => {
+        const raw = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
+        const token = typeof raw === 'string' ? (ApiKeyAuthenticator.bearer(raw) ?? raw) : null;
+        const principal = await hub.auth.authenticate(token);
+        ctx.extra.principal = principal;
+        return principal !== null;
+      },
+      // onSubscribe below puts yoga's enveloped execute/subscribe on the root value, so every
+      // operation runs through the same plugins as HTTP requests.
+      execute: (args) => (args.rootValue as Enveloped).execute(args),
+      subscribe: (args) => (args.rootValue as Enveloped).subscribe(args),
+      onSubscribe: async (ctx, _id, params) => {
+        const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
+          ...ctx,
+          req: ctx.extra.request,
+          socket: ctx.extra.socket,
+          params,
+          principal: ctx.extra.principal ?? null,
+        });
+        const args = {
+          schema,
+          operationName: params.operationName,
+          document: parse(params.query),
+          variableValues: params.variables,
+          contextValue: await contextFactory(),
+          rootValue: { execute, subscribe },
+        };
+        const errors = validate(args.schema, args.document);
+        if (errors.length) return errors;
+        return args;
+      },
+    },
+    wsServer,
+  );
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? hub.config.port, options.host ?? hub.config.host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  if (!hub.config.publicUrl) hub.publicUrl = `http://${displayHost(options.host ?? hub.config.host)}:${port}`;
+
+  let stopping: Promise<void> | undefined;
+  return {
+    url: `http://${displayHost(options.host ?? hub.config.host)}:${port}`,
+    port,
+    app,
+    yoga,
+    server,
+    wsServer,
+    stop() {
+      stopping ??= (async () => {
+        await wsCleanup.dispose();
+        for (const client of wsServer.clients) client.close(1001, 'server shutting down');
+        await new Promise<void>((resolve) => wsServer.close(() => resolve()));
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeIdleConnections();
+        });
+      })();
+      return stopping;
+    },
+  };
+}
+
+function displayHost(host: string) {
+  return host === '0.0.0.0' || host === '::' ? 'localhost' : host.includes(':') ? `[${host}]` : host;
+}

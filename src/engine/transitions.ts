@@ -341,6 +341,22 @@ async function reactivate(ctx: ApplyContext, user: UserRecord, at: Date, extra: 
 
 // ---- command handlers ----------------------------------------------------------------------------
 
+function blankUser(ctx: ApplyContext, connection: ConnectionInfo, sourceId: string): UserRecord {
+  const now = ctx.uow.now;
+  return {
+    id: uuidv7(), organizationId: connection.organizationId, connectionId: connection.id, sourceId, externalId: null, userName: null,
+    userNameKey: null, externalIdKey: null, email: null, emails: [], givenName: null, familyName: null, displayName: null, title: null,
+    department: null, employeeNumber: null, manager: null, customAttributes: {}, sourceData: {}, state: 'ACTIVE', sourceActive: true,
+    deprovisionedAt: null, deprovisionReason: null, sourceDeletedAt: null, sourceUpdatedAt: null, sourceStateAt: null, lastSyncedAt: now,
+    roles: {}, isAdmin: false, personKey: null, version: 1, createdAt: now, updatedAt: now,
+  };
+}
+
+/**
+ * A source's full or partial view of a user. Two clocks decide what applies: the profile is
+ * last-writer-wins on sourceUpdatedAt, the lifecycle state (active, deleted) on sourceStateAt, so a
+ * late profile update still lands on a user deactivated or deleted after it, without undoing that.
+ */
 async function upsertUser(ctx: ApplyContext, cmd: Cmd<'upsertUser'>): Promise<CommandResult> {
   const { uow } = ctx;
   const connection = ctx.connection;
@@ -350,47 +366,13 @@ async function upsertUser(ctx: ApplyContext, cmd: Cmd<'upsertUser'>): Promise<Co
 
   if (!existing) {
     if (cmd.ifAbsent === 'fail') throw new EngineError('NOT_FOUND', `user ${cmd.sourceId} not found`);
-    const blank: UserRecord = {
-      id: uuidv7(),
-      organizationId: connection.organizationId,
-      connectionId: connection.id,
-      sourceId: cmd.sourceId,
-      externalId: null,
-      userName: null,
-      userNameKey: null,
-      externalIdKey: null,
-      email: null,
-      emails: [],
-      givenName: null,
-      familyName: null,
-      displayName: null,
-      title: null,
-      department: null,
-      employeeNumber: null,
-      manager: null,
-      customAttributes: {},
-      sourceData: {},
-      state: 'ACTIVE',
-      sourceActive: cmd.active !== false,
-      deprovisionedAt: null,
-      deprovisionReason: null,
-      sourceDeletedAt: null,
-      sourceUpdatedAt: at,
-      lastSyncedAt: uow.now,
-      roles: {},
-      isAdmin: false,
-      personKey: null,
-      version: 1,
-      createdAt: uow.now,
-      updatedAt: uow.now,
-    };
-    const user = applyProfile(ctx, blank, cmd.profile, 'replace');
+    const user = applyProfile(ctx, blankUser(ctx, connection, cmd.sourceId), cmd.profile, 'replace');
     checkUserKeys(ctx, user);
+    Object.assign(user, { sourceUpdatedAt: at, sourceStateAt: at, sourceActive: cmd.active !== false });
     if (cmd.active === false) {
       Object.assign(user, { state: 'DEPROVISIONED', deprovisionedAt: uow.now, deprovisionReason: 'provisioned inactive by the source' });
     } else {
-      const roles = computeRoles([], [], uow.organization);
-      Object.assign(user, roles);
+      Object.assign(user, computeRoles([], [], uow.organization));
     }
     uow.setUser(user);
     const data = { state: user.state, roles: user.roles, profile: summarize(user) };
@@ -399,41 +381,52 @@ async function upsertUser(ctx: ApplyContext, cmd: Cmd<'upsertUser'>): Promise<Co
     return { status: ctx.dryRun ? 'dry_run' : 'applied', user, changed: ['*'] };
   }
 
-  if (cmd.ifExists === 'fail' && !existing.sourceDeletedAt) {
+  const deleted = existing.sourceDeletedAt !== null;
+  if (cmd.ifExists === 'fail' && !deleted) {
     throw new EngineError('CONFLICT', `user ${cmd.sourceId} already exists`, { field: 'sourceId', existingId: existing.sourceId });
   }
   if (cmd.expectedVersion !== undefined && cmd.expectedVersion !== existing.version) {
     throw new EngineError('PRECONDITION_FAILED', `user ${cmd.sourceId} is at version ${existing.version}, not ${cmd.expectedVersion}`);
   }
-  if (isStale(existing.sourceUpdatedAt, at)) return { status: 'stale', user: existing };
+  const policy = connection.deprovisionPolicy;
+  // Newer than the deletion: the source created the user again.
+  const resurrect = deleted && existing.sourceStateAt !== null && at > existing.sourceStateAt;
+  const erased = deleted && !resurrect && policy === 'HARD_DELETE';
+  const profileFresh = !isStale(existing.sourceUpdatedAt, at) && !erased;
+  const stateFresh = !isStale(existing.sourceStateAt, at) && (!deleted || resurrect);
+  if (!profileFresh && !stateFresh) return { status: 'stale', user: existing };
 
-  // A source sending a newer upsert for a user it deleted has created it again.
-  const resurrect = existing.sourceDeletedAt !== null;
-  const active = cmd.active ?? (resurrect ? true : undefined);
   const base: UserRecord = resurrect ? { ...existing, sourceDeletedAt: null } : existing;
-  const profiled = applyProfile(ctx, base, cmd.profile, cmd.mode);
+  const profiled = profileFresh ? applyProfile(ctx, base, cmd.profile, cmd.mode) : { ...base, userNameKey: lower(base.userName), externalIdKey: base.externalId || null };
+  if (deleted && !resurrect) Object.assign(profiled, { userNameKey: null, externalIdKey: null });
   checkUserKeys(ctx, profiled);
   const changed = changedFields(existing, profiled);
-  const sourceActive = active ?? existing.sourceActive;
-  const bookkeeping = { sourceUpdatedAt: laterOf(existing.sourceUpdatedAt, at), lastSyncedAt: uow.now, sourceActive };
+  const active = stateFresh ? (cmd.active ?? (resurrect ? true : undefined)) : undefined;
+  const bookkeeping: Partial<UserRecord> = {
+    sourceUpdatedAt: profileFresh ? laterOf(existing.sourceUpdatedAt, at) : existing.sourceUpdatedAt,
+    sourceStateAt: active !== undefined ? laterOf(existing.sourceStateAt, at) : existing.sourceStateAt,
+    sourceActive: active ?? existing.sourceActive,
+    lastSyncedAt: uow.now,
+  };
 
   let user = existing;
-  const warnings: string[] = [];
   if (changed.length || resurrect) {
-    const { sourceUpdatedAt: _s, lastSyncedAt: _l, ...profileOnly } = profiled;
+    const { sourceUpdatedAt: _s, sourceStateAt: _t, lastSyncedAt: _l, sourceActive: _a, ...profileOnly } = profiled;
     user = touchUser(ctx, existing, { ...profileOnly, ...bookkeeping, state: resurrect && existing.state === 'DELETED' ? 'DEPROVISIONED' : existing.state });
     const data = { changed, before: pick(existing, changed), after: pick(user, changed), ...(resurrect ? { resurrected: true } : {}) };
     const auditIndex = audit(ctx, { action: 'user.updated', targetType: 'user', targetId: user.id, data });
     event(ctx, 'user.updated', at, { userId: user.id, data: { changed }, auditIndex });
   } else {
-    // Nothing to say, but the source did confirm the user now (drift detection relies on it).
+    // Nothing to say, but the clocks move and the source confirmed the user (drift detection uses it).
     const next = { ...existing, ...bookkeeping };
-    if (next.sourceActive !== existing.sourceActive || next.sourceUpdatedAt !== existing.sourceUpdatedAt || !existing.lastSyncedAt || uow.now.getTime() - existing.lastSyncedAt.getTime() > 1000) {
+    const moved = next.sourceActive !== existing.sourceActive || next.sourceUpdatedAt !== existing.sourceUpdatedAt || next.sourceStateAt !== existing.sourceStateAt;
+    if (moved || !existing.lastSyncedAt || uow.now.getTime() - existing.lastSyncedAt.getTime() > 1000) {
       uow.setUser(next);
       user = next;
     }
   }
 
+  const warnings: string[] = [];
   let transitioned = false;
   if (active === false && user.state === 'ACTIVE') {
     const out = await deprovision(ctx, user, 'the source reports the user inactive', at);
@@ -454,10 +447,11 @@ async function deactivateUser(ctx: ApplyContext, cmd: Cmd<'deactivateUser'>): Pr
   const user = await requireUser(ctx, cmd.user);
   const at = occurredAt(ctx, cmd);
   const fromSource = ctx.connection !== null;
-  if (fromSource && isStale(user.sourceUpdatedAt, at)) return { status: 'stale', user };
-  const bookkeeping = fromSource ? { sourceActive: false, sourceUpdatedAt: laterOf(user.sourceUpdatedAt, at), lastSyncedAt: ctx.uow.now } : {};
+  if (fromSource && isStale(user.sourceStateAt, at)) return { status: 'stale', user };
+  if (fromSource && user.sourceDeletedAt) return { status: 'noop', user };
+  const bookkeeping = fromSource ? { sourceActive: false, sourceStateAt: laterOf(user.sourceStateAt, at), lastSyncedAt: ctx.uow.now } : {};
   if (user.state !== 'ACTIVE') {
-    if (fromSource && user.sourceActive) ctx.uow.setUser({ ...user, ...bookkeeping });
+    if (fromSource) ctx.uow.setUser({ ...user, ...bookkeeping });
     return { status: 'noop', user: ctx.uow.user(user.id) };
   }
   const reason = cmd.reason ?? (fromSource ? 'deactivated at the source' : 'deprovisioned manually');
@@ -469,16 +463,17 @@ async function reactivateUser(ctx: ApplyContext, cmd: Cmd<'reactivateUser'>): Pr
   const user = await requireUser(ctx, cmd.user);
   const at = occurredAt(ctx, cmd);
   const fromSource = ctx.connection !== null;
-  if (fromSource && isStale(user.sourceUpdatedAt, at)) return { status: 'stale', user };
+  if (fromSource && isStale(user.sourceStateAt, at)) return { status: 'stale', user };
+  if (user.sourceDeletedAt) {
+    if (fromSource) return { status: 'noop', user };
+    throw new EngineError('FAILED_PRECONDITION', `user ${user.id} was deleted at its source: provision it there again`);
+  }
   if (!fromSource && !user.sourceActive) {
     throw new EngineError('FAILED_PRECONDITION', `the source of user ${user.id} still reports it inactive: reactivate it there (the directory is the source of truth)`);
   }
-  if (user.sourceDeletedAt && !fromSource) {
-    throw new EngineError('FAILED_PRECONDITION', `user ${user.id} was deleted at its source: provision it there again`);
-  }
-  const bookkeeping = fromSource ? { sourceActive: true, sourceUpdatedAt: laterOf(user.sourceUpdatedAt, at), lastSyncedAt: ctx.uow.now } : {};
+  const bookkeeping = fromSource ? { sourceActive: true, sourceStateAt: laterOf(user.sourceStateAt, at), lastSyncedAt: ctx.uow.now } : {};
   if (user.state === 'ACTIVE') {
-    if (fromSource && !user.sourceActive) ctx.uow.setUser({ ...user, ...bookkeeping });
+    if (fromSource) ctx.uow.setUser({ ...user, ...bookkeeping });
     return { status: 'noop', user: ctx.uow.user(user.id) };
   }
   const out = await reactivate(ctx, user, at, bookkeeping);
@@ -489,20 +484,29 @@ async function deleteUser(ctx: ApplyContext, cmd: Cmd<'deleteUser'>): Promise<Co
   const { uow } = ctx;
   const at = occurredAt(ctx, cmd);
   const connection = ctx.connection;
+  const policy = connection?.deprovisionPolicy ?? 'SOFT';
   let user = await findUser(ctx, cmd.user);
   if (!user) {
     if (!connection || !('sourceId' in cmd.user)) throw new EngineError('NOT_FOUND', `user ${'userId' in cmd.user ? cmd.user.userId : cmd.user.sourceId} not found`);
-    // Deleted before we saw it created: a tombstone makes the late, older create stale.
-    const tombstone = tombstoneUser(ctx, connection, cmd.user.sourceId, at);
+    // Deleted before we saw it created: a tombstone keeps the late, older create from reviving it.
+    const tombstone: UserRecord = {
+      ...blankUser(ctx, connection, cmd.user.sourceId),
+      state: policy === 'HARD_DELETE' ? 'DELETED' : 'DEPROVISIONED',
+      sourceActive: false,
+      deprovisionedAt: uow.now,
+      deprovisionReason: 'deleted at the source before it was provisioned here',
+      sourceDeletedAt: uow.now,
+      sourceStateAt: at,
+      sourceUpdatedAt: policy === 'HARD_DELETE' ? at : null,
+    };
     uow.setUser(tombstone);
     return { status: 'noop', user: tombstone };
   }
-  if (connection && isStale(user.sourceUpdatedAt, at)) return { status: 'stale', user };
-  if (user.state === 'DELETED' || (user.sourceDeletedAt && (connection?.deprovisionPolicy ?? 'SOFT') === 'SOFT')) return { status: 'noop', user };
+  if (connection && isStale(user.sourceStateAt, at)) return { status: 'stale', user };
+  if (user.state === 'DELETED' || (user.sourceDeletedAt && policy === 'SOFT')) return { status: 'noop', user };
 
-  const policy = connection?.deprovisionPolicy ?? 'SOFT';
   const bookkeeping: Partial<UserRecord> = connection
-    ? { sourceDeletedAt: uow.now, sourceActive: false, sourceUpdatedAt: laterOf(user.sourceUpdatedAt, at), userNameKey: null, externalIdKey: null }
+    ? { sourceDeletedAt: uow.now, sourceActive: false, sourceStateAt: laterOf(user.sourceStateAt, at), userNameKey: null, externalIdKey: null }
     : {};
   const reason = cmd.reason ?? (connection ? 'deleted at the source' : 'deleted manually');
   const warnings: string[] = [];
@@ -518,6 +522,8 @@ async function deleteUser(ctx: ApplyContext, cmd: Cmd<'deleteUser'>): Promise<Co
     for (const m of uow.membershipsOfUser(user.id)) if (!m.removedAt) uow.setMembership({ ...m, removedAt: uow.now, suspendedAt: m.suspendedAt ?? uow.now });
     user = touchUser(ctx, user, {
       state: 'DELETED',
+      // Erased: older profile updates arriving later must not write personal data back.
+      sourceUpdatedAt: laterOf(user.sourceUpdatedAt, at),
       userName: null, userNameKey: null, externalIdKey: null, email: null, emails: [], givenName: null, familyName: null,
       displayName: null, title: null, department: null, employeeNumber: null, manager: null, customAttributes: {}, sourceData: {},
     });
@@ -526,17 +532,6 @@ async function deleteUser(ctx: ApplyContext, cmd: Cmd<'deleteUser'>): Promise<Co
   const auditIndex = audit(ctx, { action: 'user.deleted', targetType: 'user', targetId: user.id, data, warnings });
   event(ctx, 'user.deleted', at, { userId: user.id, data, auditIndex });
   return { status: ctx.dryRun ? 'dry_run' : 'applied', user, warnings };
-}
-
-function tombstoneUser(ctx: ApplyContext, connection: ConnectionInfo, sourceId: string, at: Date): UserRecord {
-  const now = ctx.uow.now;
-  return {
-    id: uuidv7(), organizationId: connection.organizationId, connectionId: connection.id, sourceId, externalId: null, userName: null,
-    userNameKey: null, externalIdKey: null, email: null, emails: [], givenName: null, familyName: null, displayName: null, title: null,
-    department: null, employeeNumber: null, manager: null, customAttributes: {}, sourceData: {}, state: 'DELETED', sourceActive: false,
-    deprovisionedAt: now, deprovisionReason: 'deleted at the source before it was provisioned here', sourceDeletedAt: now,
-    sourceUpdatedAt: at, lastSyncedAt: now, roles: {}, isAdmin: false, personKey: null, version: 1, createdAt: now, updatedAt: now,
-  };
 }
 
 async function upsertGroup(ctx: ApplyContext, cmd: Cmd<'upsertGroup'>): Promise<CommandResult> {
@@ -658,7 +653,15 @@ async function changeMembers(ctx: ApplyContext, cmd: Cmd<'addMembers' | 'removeM
   };
   const remove = (userId: string) => {
     const m = uow.membership(group.id, userId);
-    if (!m || m.removedAt) return;
+    if (!m && ctx.connection && cmd.occurredAt) {
+      // Removed before we saw it added (reordered delivery): a tombstone makes the late add stale.
+      uow.setMembership({ groupId: group.id, userId, organizationId: group.organizationId, suspendedAt: null, removedAt: uow.now, sourceUpdatedAt: at, createdAt: uow.now });
+      return;
+    }
+    if (!m || m.removedAt) {
+      if (m && ctx.connection && (!m.sourceUpdatedAt || at > m.sourceUpdatedAt)) uow.setMembership({ ...m, sourceUpdatedAt: at });
+      return;
+    }
     if (isStale(m.sourceUpdatedAt, at)) return;
     uow.setMembership({ ...m, removedAt: uow.now, sourceUpdatedAt: ctx.connection ? laterOf(m.sourceUpdatedAt, at) : m.sourceUpdatedAt });
     removed.push(userId);

@@ -47,7 +47,10 @@ export interface UserRecord {
   deprovisionedAt: Date | null;
   deprovisionReason: string | null;
   sourceDeletedAt: Date | null;
+  /** Source time of the newest profile applied. */
   sourceUpdatedAt: Date | null;
+  /** Source time of the newest lifecycle state (active, deleted) applied. */
+  sourceStateAt: Date | null;
   lastSyncedAt: Date | null;
   roles: Record<string, string>;
   isAdmin: boolean;

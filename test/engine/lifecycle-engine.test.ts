@@ -68,14 +68,20 @@ describe('ordering', () => {
     expect((await f.user('erin')).title).toBe('new');
   });
 
-  it('keeps a deactivated user deactivated when a stale update arrives after', async () => {
+  it('keeps a deactivated user deactivated when a stale update arrives after, yet keeps its newer profile', async () => {
     const f = await engineFixture(db);
     await f.send([{ ...person('frank'), occurredAt: new Date('2026-01-01') } as never]);
     await f.send([{ type: 'deactivateUser', user: { sourceId: 'frank' }, occurredAt: new Date('2026-01-03') }]);
-    await f.send([{ ...person('frank', { title: 'stale' }), active: true, occurredAt: new Date('2026-01-02') } as never]);
+    // Sent at t2 (before the deactivation), delivered last: its active:true is older than the
+    // deactivation and is ignored; its profile is newer than the one stored and lands.
+    const late = await f.send([{ ...person('frank', { title: 'from t2' }), active: true, occurredAt: new Date('2026-01-02') } as never]);
     const frank = await f.user('frank');
     expect(frank.state).toBe('DEPROVISIONED');
-    expect(frank.title).toBeNull();
+    expect(frank.title).toBe('from t2');
+    expect(late.events.map((e) => e.type)).toEqual(['user.updated']);
+    // An update older than both clocks changes nothing at all.
+    const older = await f.send([{ ...person('frank', { title: 'older' }), active: true, occurredAt: new Date('2026-01-01T12:00:00Z') } as never]);
+    expect(older.results[0]!.status).toBe('stale');
   });
 });
 

@@ -12,14 +12,13 @@ async function main() {
   const running = await startServer(hub);
   const database = config.databaseUrl ? `PostgreSQL (${new URL(config.databaseUrl).host})` : `embedded PGlite in ${config.dataDir}`;
   logger.info({ url: running.url, database, connectors: hub.registry.list().map((c) => c.id) }, 'Lifecycle Hub is serving');
-  process.stdout.write(`\n  Lifecycle Hub  ${running.url}/graphql   (GraphiQL in a browser)\n  Database       ${database}\n`);
-  if (generatedEncryptionKey) process.stdout.write(`  Secrets key    generated at ${generatedEncryptionKey} (set ENCRYPTION_KEY to manage it yourself)\n`);
+  // One write, so whoever reads the banner sees it whole.
+  let banner = `\n  Lifecycle Hub  ${running.url}/graphql   (GraphiQL in a browser)\n  Database       ${database}\n`;
+  if (generatedEncryptionKey) banner += `  Secrets key    generated at ${generatedEncryptionKey} (set ENCRYPTION_KEY to manage it yourself)\n`;
   if (bootstrapAdminKey) {
-    process.stdout.write(
-      `\n  Admin API key (shown once, only its hash is stored):\n\n    ${bootstrapAdminKey}\n\n  Use it as:  Authorization: Bearer <key>\n`,
-    );
+    banner += `\n  Admin API key (shown once, only its hash is stored):\n\n    ${bootstrapAdminKey}\n\n  Use it as:  Authorization: Bearer <key>\n`;
   }
-  process.stdout.write('\n');
+  process.stdout.write(`${banner}\n`);
 
   let shuttingDown = false;
   const shutdown = async (signal: string) => {

@@ -1,0 +1,65 @@
+// Migrations on a fresh database: applied at open, recorded in _prisma_migrations the way
+// `prisma migrate deploy` records them (so both tools agree), and not applied twice.
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { describe, expect, inject, it } from 'vitest';
+import { openDatabase, type Database } from '../../src/db/database.ts';
+import { migrationsDir } from '../../src/db/migrate.ts';
+import { withDatabase } from '../support/global-setup.ts';
+
+const committed = readdirSync(migrationsDir, { withFileTypes: true })
+  .filter((e) => e.isDirectory())
+  .map((e) => e.name)
+  .sort();
+
+async function freshDatabase(): Promise<{ open: () => Promise<Database>; cleanup: () => Promise<void> }> {
+  const adminUrl = inject('postgresAdminUrl');
+  if (adminUrl) {
+    const name = `lh_fresh_${randomBytes(5).toString('hex')}`;
+    const admin = new pg.Client({ connectionString: adminUrl });
+    await admin.connect();
+    await admin.query(`CREATE DATABASE ${name}`);
+    return {
+      open: () => openDatabase({ url: withDatabase(adminUrl, name), poolSize: 2 }),
+      cleanup: async () => {
+        await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+        await admin.end();
+      },
+    };
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'lh-fresh-'));
+  return { open: () => openDatabase({ dataDir: dir }), cleanup: async () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+describe('migrations on a fresh database', () => {
+  it('applies every committed migration once and records each as prisma migrate does', async () => {
+    const fresh = await freshDatabase();
+    try {
+      const db = await fresh.open();
+      expect(db.appliedMigrations).toEqual(committed);
+      const rows = await db.sql.query<{ migration_name: string; checksum: string; finished_at: Date | null; rolled_back_at: Date | null; applied_steps_count: number }>(
+        'SELECT migration_name, checksum, finished_at, rolled_back_at, applied_steps_count FROM _prisma_migrations ORDER BY migration_name',
+      );
+      expect(rows.map((r) => r.migration_name)).toEqual(committed);
+      for (const row of rows) {
+        const sql = readFileSync(join(migrationsDir, row.migration_name, 'migration.sql'));
+        expect(row.checksum).toBe(createHash('sha256').update(sql).digest('hex'));
+        expect(row.finished_at).toBeInstanceOf(Date);
+        expect(row.rolled_back_at).toBeNull();
+      }
+      // The model's tables exist, with the append-only audit trigger.
+      const triggers = await db.sql.query<{ tgname: string }>(`SELECT tgname FROM pg_trigger WHERE tgrelid = 'audit_event'::regclass AND NOT tgisinternal ORDER BY tgname`);
+      expect(triggers.map((t) => t.tgname)).toEqual(['audit_event_append_only', 'audit_event_no_truncate']);
+      await db.close();
+
+      const again = await fresh.open();
+      expect(again.appliedMigrations).toEqual([]);
+      await again.close();
+    } finally {
+      await fresh.cleanup();
+    }
+  });
+});

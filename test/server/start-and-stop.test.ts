@@ -1,0 +1,93 @@
+// `npm start` as a real process: it serves on the embedded database (or DATABASE_URL), prints a
+// generated admin key once and keeps only its hash, keeps its data across restarts, and on SIGTERM
+// finishes in-flight requests and exits cleanly.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createTestDatabaseUrl } from '../support/db.ts';
+
+const root = join(import.meta.dirname, '..', '..');
+const dataDir = mkdtempSync(join(tmpdir(), 'lh-start-'));
+afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+interface Started {
+  child: ChildProcess;
+  url: string;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+async function start(databaseUrl: string | undefined): Promise<Started> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    cwd: root,
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, ADMIN_API_KEY: '', DATABASE_URL: databaseUrl ?? '', LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${out}`)), 60_000);
+    const check = () => {
+      const m = /Lifecycle Hub\s+(http:\/\/\S+)\/graphql/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]!);
+      }
+    };
+    child.stdout!.on('data', check);
+    void exited.then((code) => reject(new Error(`server exited with ${code}:\n${out}`)));
+  });
+  return { child, url, output: () => out, exited };
+}
+
+const gql = (url: string, key: string, query: string) =>
+  fetch(`${url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: JSON.stringify({ query }) });
+
+describe('npm start', () => {
+  it('prints a generated admin key once, keeps data across restarts, and stops cleanly on SIGTERM', async () => {
+    const databaseUrl = await createTestDatabaseUrl();
+    const first = await start(databaseUrl);
+    const key = /Admin API key[^\n]*\n\s*\n\s*(lhk_\S+)/.exec(first.output())?.[1];
+    expect(key, first.output()).toBeDefined();
+    const created = await (await gql(first.url, key!, 'mutation { createOrganization(input: { name: "Kept", slug: "kept" }) { organization { id } } }')).json();
+    expect(created.data.createOrganization.organization.id).toBeTruthy();
+
+    // A request in flight when SIGTERM arrives (headers received, body still arriving) still gets its answer.
+    const body = JSON.stringify({ query: '{ organizations { slug } }' });
+    let push!: (chunk: string | null) => void;
+    const stream = new ReadableStream<Uint8Array>({
+      start(controller) {
+        push = (chunk) => (chunk === null ? controller.close() : controller.enqueue(new TextEncoder().encode(chunk)));
+      },
+    });
+    const inFlight = fetch(`${first.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+      body: stream,
+      duplex: 'half',
+    } as RequestInit);
+    push(body.slice(0, 10));
+    await new Promise((r) => setTimeout(r, 500));
+    first.child.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 500));
+    push(body.slice(10));
+    push(null);
+    const answered = await inFlight;
+    expect(answered.status).toBe(200);
+    expect((await answered.json()).data.organizations).toEqual([{ slug: 'kept' }]);
+    expect(await first.exited).toBe(0);
+    expect(first.output()).toContain('shutting down');
+
+    const second = await start(databaseUrl);
+    expect(second.output()).not.toContain('Admin API key');
+    expect(second.output()).not.toContain(key!);
+    const listed = await (await gql(second.url, key!, '{ organizations { slug } }')).json();
+    expect(listed.data.organizations.map((o: { slug: string }) => o.slug)).toContain('kept');
+    second.child.kill('SIGTERM');
+    expect(await second.exited).toBe(0);
+  }, 180_000);
+});

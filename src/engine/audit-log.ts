@@ -43,8 +43,14 @@ export function jsonSafe<T>(value: T): T {
  * The lock is held until the transaction ends, so links (and lifecycle event ids, appended under
  * the same lock) follow commit order within an organization. Take it last, just before commit.
  */
-export async function linkAuditDrafts(tx: SqlExecutor, organizationId: string, drafts: readonly AuditDraft[], now: Date): Promise<{ rows: AppendedAudit[]; head: { seq: number; hash: string } }> {
-  const [head] = await tx.query<{ seq: string | number; hash: string }>(lockChainHeadSql, [organizationId]);
+export async function linkAuditDrafts(
+  tx: SqlExecutor,
+  organizationId: string,
+  drafts: readonly AuditDraft[],
+  now: Date,
+  lockedHead?: { seq: number; hash: string },
+): Promise<{ rows: AppendedAudit[]; head: { seq: number; hash: string } }> {
+  const [head] = lockedHead ? [lockedHead] : await tx.query<{ seq: string | number; hash: string }>(lockChainHeadSql, [organizationId]);
   if (!head) throw new Error(`organization ${organizationId} has no audit chain head`);
   let seq = Number(head.seq);
   let prevHash = head.hash;

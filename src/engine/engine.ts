@@ -23,6 +23,13 @@ export interface EngineOptions {
   revokesUpstream?: (provider: string) => boolean;
   /** Attempts for a batch failing on a transient database error before giving up with UNAVAILABLE. */
   retries?: number;
+  /**
+   * Batches of one organization in flight at once (default: 4 on PostgreSQL, 1 on PGlite, whose
+   * single session runs one transaction at a time). Concurrent batches never name the same user or
+   * group, so each entity's deliveries still apply in arrival order; the audit-chain lock orders the
+   * commits.
+   */
+  maxInFlightPerOrganization?: number;
   onError?: (error: unknown, context: string) => void;
 }
 
@@ -32,6 +39,8 @@ interface Pending {
   delivery: Delivery;
   commands: LifecycleCommand[];
   organizationId: string;
+  /** The users and groups it names ("*" for organization-wide changes). */
+  keys: Set<string>;
   resolve(outcome: DeliveryOutcome): void;
   reject(error: unknown): void;
   outcome?: DeliveryOutcome;
@@ -42,7 +51,8 @@ interface Pending {
 
 interface OrgQueue {
   pending: Pending[];
-  running: boolean;
+  /** Entity keys of the batches in flight ("*": an organization-wide change is in flight). */
+  inFlight: Array<Set<string>>;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -55,6 +65,7 @@ export class LifecycleEngine {
   private readonly maxBatchDeliveries: number;
   private readonly maxBatchCommands: number;
   private readonly retries: number;
+  private readonly maxInFlight: number;
   private inFlight = 0;
   private idleWaiters: Array<() => void> = [];
   readonly stats = { batches: 0, deliveries: 0, retries: 0 };
@@ -64,6 +75,7 @@ export class LifecycleEngine {
     this.maxBatchDeliveries = options.maxBatchDeliveries ?? 64;
     this.maxBatchCommands = options.maxBatchCommands ?? 5_000;
     this.retries = options.retries ?? 4;
+    this.maxInFlight = options.maxInFlightPerOrganization ?? (options.sql.dialect === 'postgres' ? 4 : 1);
   }
 
   /** Called after each commit with its lifecycle events, in id order. */
@@ -83,11 +95,12 @@ export class LifecycleEngine {
     }
     const organizationId = await this.organizationOf(delivery);
     return new Promise<DeliveryOutcome>((resolve, reject) => {
-      const queue = this.queues.get(organizationId) ?? { pending: [], running: false };
+      const queue = this.queues.get(organizationId) ?? { pending: [], inFlight: [] };
       this.queues.set(organizationId, queue);
-      queue.pending.push({ delivery: { ...delivery, receivedAt: delivery.receivedAt ?? new Date() }, commands, organizationId, resolve, reject });
+      const keys = entityKeys(delivery.connectionId, commands);
+      queue.pending.push({ delivery: { ...delivery, receivedAt: delivery.receivedAt ?? new Date() }, commands, organizationId, keys, resolve, reject });
       this.inFlight++;
-      if (!queue.running) void this.drain(organizationId, queue);
+      this.pump(organizationId, queue);
     });
   }
 
@@ -118,24 +131,31 @@ export class LifecycleEngine {
     return organizationId;
   }
 
-  private async drain(organizationId: string, queue: OrgQueue) {
-    queue.running = true;
-    try {
-      while (queue.pending.length) {
-        const batch = this.takeBatch(queue);
-        await this.runWithRecovery(organizationId, batch);
-      }
-    } finally {
-      queue.running = false;
-      if (!queue.pending.length) this.queues.delete(organizationId);
+  /** Starts batches while there is room and work that does not overlap what is in flight. */
+  private pump(organizationId: string, queue: OrgQueue) {
+    while (queue.inFlight.length < this.maxInFlight && queue.pending.length) {
+      const batch = this.takeBatch(queue);
+      if (!batch.length) break;
+      const keys = new Set<string>();
+      for (const p of batch) for (const k of p.keys) keys.add(k);
+      queue.inFlight.push(keys);
+      void this.runWithRecovery(organizationId, batch).finally(() => {
+        queue.inFlight.splice(queue.inFlight.indexOf(keys), 1);
+        if (!queue.pending.length && !queue.inFlight.length) this.queues.delete(organizationId);
+        else this.pump(organizationId, queue);
+      });
     }
   }
 
+  /** The head of the queue, up to the first delivery that overlaps a batch in flight. */
   private takeBatch(queue: OrgQueue): Pending[] {
+    const busy = (p: Pending) =>
+      queue.inFlight.some((keys) => keys.has('*') || p.keys.has('*') ? true : [...p.keys].some((k) => keys.has(k)));
     const batch: Pending[] = [];
     let commands = 0;
     while (queue.pending.length && batch.length < this.maxBatchDeliveries) {
       const next = queue.pending[0]!;
+      if (busy(next)) break;
       if (batch.length && commands + next.commands.length > this.maxBatchCommands) break;
       batch.push(queue.pending.shift()!);
       commands += next.commands.length;
@@ -207,7 +227,10 @@ export class LifecycleEngine {
   private async runBatch(organizationId: string, batch: Pending[]): Promise<LifecycleEventRecord[]> {
     return this.sql.transaction(async (tx) => {
       const now = new Date();
-      const { organization, connections } = await loadContext(tx, organizationId, batch);
+      // PGlite runs one transaction at a time, so the chain head can be read up front (one round
+      // trip fewer); on PostgreSQL its lock is taken last, to be held as briefly as possible.
+      const early = this.sql.dialect === 'pglite';
+      const { organization, connections, chainHead } = await loadContext(tx, organizationId, batch, early);
       const duplicates = await knownDeliveries(tx, batch);
 
       const live = new UnitOfWork(tx, organization, now);
@@ -236,7 +259,9 @@ export class LifecycleEngine {
         for (const p of group) await this.applyDelivery(uow, p, connections, seenInBatch);
       }
 
+      live.chainHead = chainHead;
       const { events } = await live.persist();
+      dry.chainHead = live.chainHead;
       await dry.persist({ dryRun: true });
       for (const p of runnable) {
         if (p.outcome && p.eventRange && !p.dryRun) p.outcome.events = events.slice(p.eventRange[0], p.eventRange[1]);
@@ -293,18 +318,69 @@ const loadContextSql = prepared(`
   FROM organization o LEFT JOIN directory_connection c ON c.organization_id = o.id AND c.id = ANY($2::uuid[])
   WHERE o.id = $1`);
 
+const loadContextWithHeadSql = prepared(`
+  SELECT o.id, o.role_ranking AS "roleRanking", o.default_role AS "defaultRole", h.seq AS "headSeq", h.hash AS "headHash",
+    CASE WHEN c.id IS NULL THEN NULL ELSE json_build_object('id', c.id, 'organizationId', c.organization_id, 'provider', c.provider,
+      'status', c.status, 'testMode', c.test_mode, 'deprovisionPolicy', c.deprovision_policy, 'deniedAttributes', c.denied_attributes) END AS connection
+  FROM organization o JOIN audit_chain_head h ON h.organization_id = o.id
+  LEFT JOIN directory_connection c ON c.organization_id = o.id AND c.id = ANY($2::uuid[])
+  WHERE o.id = $1`);
+
 const knownDeliveriesSql = prepared(`
   SELECT connection_id AS "connectionId", delivery_id AS "deliveryId" FROM inbound_delivery
   WHERE (connection_id, delivery_id) IN (SELECT * FROM unnest($1::uuid[], $2::text[]))`);
 
-async function loadContext(tx: SqlExecutor, organizationId: string, batch: Pending[]) {
+/** What a delivery names, for keeping concurrent batches apart. */
+function entityKeys(connectionId: string | undefined, commands: readonly LifecycleCommand[]): Set<string> {
+  const keys = new Set<string>();
+  const scope = connectionId ?? 'api';
+  const user = (ref: { sourceId: string } | { userId: string }) => keys.add('sourceId' in ref ? `u:${scope}:${ref.sourceId}` : `u:${ref.userId}`);
+  const group = (ref: { sourceId: string } | { groupId: string }) => keys.add('sourceId' in ref ? `g:${scope}:${ref.sourceId}` : `g:${ref.groupId}`);
+  for (const c of commands) {
+    switch (c.type) {
+      case 'upsertUser':
+        keys.add(`u:${scope}:${c.sourceId}`);
+        // Unique keys compete across users: two users claiming one userName must not race.
+        if (c.profile.userName) keys.add(`name:${scope}:${c.profile.userName.toLowerCase()}`);
+        if (c.profile.externalId) keys.add(`ext:${scope}:${c.profile.externalId}`);
+        break;
+      case 'upsertGroup':
+        keys.add(`g:${scope}:${c.sourceId}`);
+        keys.add(`gname:${scope}:${c.displayName.toLowerCase()}`);
+        break;
+      case 'deleteGroup':
+        group(c.group);
+        break;
+      case 'addMembers':
+      case 'removeMembers':
+      case 'replaceMembers':
+        group(c.group);
+        c.users.forEach(user);
+        break;
+      // A mapping change recomputes the roles of every member: it runs alone.
+      case 'setGroupMapping':
+      case 'removeGroupMapping':
+        keys.add('*');
+        break;
+      default:
+        user(c.user);
+    }
+  }
+  return keys;
+}
+
+async function loadContext(tx: SqlExecutor, organizationId: string, batch: Pending[], withChainHead: boolean) {
   const connectionIds = [...new Set(batch.map((p) => p.delivery.connectionId).filter((c): c is string => !!c))];
-  const rows = await tx.query<OrganizationInfo & { connection: ConnectionInfo | null }>(loadContextSql, [organizationId, connectionIds]);
+  const rows = await tx.query<OrganizationInfo & { connection: ConnectionInfo | null; headSeq: string | number; headHash: string }>(
+    withChainHead ? loadContextWithHeadSql : loadContextSql,
+    [organizationId, connectionIds],
+  );
   if (!rows.length) throw new EngineError('NOT_FOUND', `organization ${organizationId} not found`);
-  const { connection: _c, ...organization } = rows[0]!;
+  const { connection: _c, headSeq, headHash, ...organization } = rows[0]!;
   const connections = new Map<string, ConnectionInfo>();
   for (const row of rows) if (row.connection) connections.set(row.connection.id, row.connection);
-  return { organization: organization as OrganizationInfo, connections };
+  const chainHead = withChainHead ? { seq: Number(headSeq), hash: headHash } : undefined;
+  return { organization: organization as OrganizationInfo, connections, chainHead };
 }
 
 async function knownDeliveries(tx: SqlExecutor, batch: Pending[]): Promise<Set<string>> {

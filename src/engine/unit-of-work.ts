@@ -129,6 +129,9 @@ const loadGroupsSql = prepared(`SELECT ${groupColumns} FROM directory_group
 const membershipsOfUsersSql = prepared(`SELECT ${membershipColumns} FROM group_membership WHERE user_id = ANY($1::uuid[]) ORDER BY group_id, user_id FOR UPDATE`);
 const membershipsOfGroupSql = prepared(`SELECT ${membershipColumns} FROM group_membership WHERE group_id = $1 ORDER BY user_id FOR UPDATE`);
 const membershipPairsSql = prepared(`SELECT ${membershipColumns} FROM group_membership WHERE group_id = $1 AND user_id = ANY($2::uuid[]) ORDER BY user_id FOR UPDATE`);
+const lockOrganizationSql = prepared('SELECT 1 FROM organization WHERE id = $1 FOR UPDATE');
+const countOtherAdminsSql = prepared(`SELECT count(*)::int AS n FROM directory_user
+  WHERE organization_id = $1 AND is_admin AND state = 'ACTIVE' AND NOT (id = ANY($2::uuid[]))`);
 const mappingsSql = prepared('SELECT group_id AS "groupId", workspace, role FROM group_mapping WHERE group_id = ANY($1::uuid[])');
 
 const sourceKey = (connectionId: string, sourceId: string) => `${connectionId}\u0000${sourceId}`;
@@ -137,6 +140,7 @@ const membershipKey = (groupId: string, userId: string) => `${groupId}\u0000${us
 export interface PersistResult {
   events: LifecycleEventRecord[];
 }
+
 
 export class UnitOfWork {
   private readonly users = new Map<string, Tracked<UserRecord>>();
@@ -242,11 +246,13 @@ export class UnitOfWork {
     return this.mappingsByGroup.get(groupId) ?? [];
   }
 
+  /**
+   * Active admins other than these, counted under the organization's row lock: two transactions
+   * each removing one of the last two admins must not both see the other still there.
+   */
   async countOtherActiveAdmins(excludingUserIds: string[]): Promise<number> {
-    const [row] = await this.tx.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM directory_user WHERE organization_id = $1 AND is_admin AND state = 'ACTIVE' AND NOT (id = ANY($2::uuid[]))`,
-      [this.organization.id, excludingUserIds],
-    );
+    await this.tx.query(lockOrganizationSql, [this.organization.id]);
+    const [row] = await this.tx.query<{ n: number }>(countOtherAdminsSql, [this.organization.id, excludingUserIds]);
     // Users changed in memory but not yet written count as they are now.
     let n = row?.n ?? 0;
     for (const t of this.users.values()) {
@@ -442,6 +448,9 @@ export class UnitOfWork {
    * Writes everything in a few multi-row statements; the audit chain lock is taken last so it is
    * held only for the final insert and the commit.
    */
+  /** The chain head, when the caller already holds its lock (PGlite reads it with the context). */
+  chainHead: { seq: number; hash: string } | undefined;
+
   async persist(options: { dryRun?: boolean } = {}): Promise<PersistResult> {
     const tx = this.tx;
     if (!options.dryRun) {
@@ -515,7 +524,8 @@ export class UnitOfWork {
     }
 
     if (!this.audit.length) return { events: [] };
-    const { rows, head } = await linkAuditDrafts(tx, this.organization.id, this.audit, this.now);
+    const { rows, head } = await linkAuditDrafts(tx, this.organization.id, this.audit, this.now, this.chainHead);
+    this.chainHead = head;
     const chain = [JSON.stringify(rows), this.organization.id, head.seq, head.hash];
     if (options.dryRun || !this.events.length) {
       await tx.query(appendAuditSql, chain);

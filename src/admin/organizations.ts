@@ -36,39 +36,27 @@ export async function createOrganization(sql: SqlClient, input: { name: string; 
   }
 }
 
-export interface OrganizationSettingsInput {
-  roleRanking?: string[];
-  defaultRole?: string | null;
+export interface IdentitySettingsInput {
   identityLinking?: 'NONE' | 'EXTERNAL_ID' | 'VERIFIED_EMAIL';
   authoritativeConnectionId?: string | null;
 }
 
-export async function updateOrganizationSettings(sql: SqlClient, organizationId: string, input: OrganizationSettingsInput, actor: Actor) {
+/** How users of several connections are linked into one person. (Role settings go through the engine: setRoleSettings.) */
+export async function updateIdentitySettings(sql: SqlClient, organizationId: string, input: IdentitySettingsInput, actor: Actor) {
+  if (input.identityLinking === undefined && input.authoritativeConnectionId === undefined) return;
   return sql.transaction(async (tx) => {
-    const [current] = await tx.query<{ roleRanking: string[]; defaultRole: string | null }>(
-      'SELECT role_ranking AS "roleRanking", default_role AS "defaultRole" FROM organization WHERE id = $1 FOR UPDATE',
-      [organizationId],
-    );
+    const [current] = await tx.query('SELECT 1 FROM organization WHERE id = $1 FOR UPDATE', [organizationId]);
     if (!current) throw new HubError('NOT_FOUND', `organization ${organizationId} not found`);
-    const ranking = input.roleRanking ?? current.roleRanking;
-    if (!ranking.length || new Set(ranking).size !== ranking.length || ranking.some((r) => !r.trim())) {
-      throw new HubError('BAD_USER_INPUT', 'roleRanking must list distinct, non-empty role names, lowest first', { field: 'roleRanking' });
-    }
-    const defaultRole = input.defaultRole === undefined ? current.defaultRole : input.defaultRole;
-    if (defaultRole !== null && !ranking.includes(defaultRole)) {
-      throw new HubError('BAD_USER_INPUT', `defaultRole "${defaultRole}" is not in roleRanking`, { field: 'defaultRole' });
-    }
     if (input.authoritativeConnectionId) {
       const found = await tx.query('SELECT 1 FROM directory_connection WHERE id = $1 AND organization_id = $2', [input.authoritativeConnectionId, organizationId]);
       if (!found.length) throw new HubError('NOT_FOUND', `connection ${input.authoritativeConnectionId} not found`, { field: 'authoritativeConnectionId' });
     }
     await tx.query(
-      `UPDATE organization SET role_ranking = $2, default_role = $3,
-         identity_linking = COALESCE($4::"IdentityLinking", identity_linking),
-         authoritative_connection_id = CASE WHEN $6 THEN $5::uuid ELSE authoritative_connection_id END, updated_at = now()
+      `UPDATE organization SET identity_linking = COALESCE($2::"IdentityLinking", identity_linking),
+         authoritative_connection_id = CASE WHEN $4 THEN $3::uuid ELSE authoritative_connection_id END, updated_at = now()
        WHERE id = $1`,
-      [organizationId, ranking, defaultRole, input.identityLinking ?? null, input.authoritativeConnectionId ?? null, input.authoritativeConnectionId !== undefined],
+      [organizationId, input.identityLinking ?? null, input.authoritativeConnectionId ?? null, input.authoritativeConnectionId !== undefined],
     );
-    await appendAudit(tx, organizationId, [{ action: 'organization.settings_changed', actor, targetType: 'organization', targetId: organizationId, data: { ...input } }]);
+    await appendAudit(tx, organizationId, [{ action: 'organization.identity_settings_changed', actor, targetType: 'organization', targetId: organizationId, data: { ...input } }]);
   });
 }

@@ -118,6 +118,14 @@ export const RemoveGroupMapping = z.object({
   workspace: text(256).default(''),
 });
 
+/** The organization's role ranking and default role; every member's roles are recomputed. */
+export const SetRoleSettings = z.object({
+  type: z.literal('setRoleSettings'),
+  roleRanking: z.array(text(128).min(1)).min(1).max(100).optional(),
+  /** null: users no mapping reaches get no role. */
+  defaultRole: optionalText(128),
+});
+
 export const CredentialKind = z.enum(['api_key', 'oauth_token', 'ssh_key', 'service_account', 'personal_access_token', 'other']);
 export type CredentialKind = z.infer<typeof CredentialKind>;
 
@@ -158,6 +166,7 @@ export const LifecycleCommand = z.discriminatedUnion('type', [
   ReplaceMembers,
   SetGroupMapping,
   RemoveGroupMapping,
+  SetRoleSettings,
   RegisterSession,
   EndSession,
   RegisterCredential,

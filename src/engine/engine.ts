@@ -156,6 +156,8 @@ export class LifecycleEngine {
     while (queue.pending.length && batch.length < this.maxBatchDeliveries) {
       const next = queue.pending[0]!;
       if (busy(next)) break;
+      // An organization-wide change shares its transaction with nothing.
+      if (batch.length && (next.keys.has('*') || batch[0]!.keys.has('*'))) break;
       if (batch.length && commands + next.commands.length > this.maxBatchCommands) break;
       batch.push(queue.pending.shift()!);
       commands += next.commands.length;
@@ -357,9 +359,10 @@ function entityKeys(connectionId: string | undefined, commands: readonly Lifecyc
         group(c.group);
         c.users.forEach(user);
         break;
-      // A mapping change recomputes the roles of every member: it runs alone.
+      // Mapping and role-setting changes recompute roles across the organization: they run alone.
       case 'setGroupMapping':
       case 'removeGroupMapping':
+      case 'setRoleSettings':
         keys.add('*');
         break;
       default:

@@ -5,7 +5,7 @@ import { canonicalJson } from './audit-chain.ts';
 import type { AuditDraft } from './audit-log.ts';
 import type { GroupRef, LifecycleCommand, UserProfile, UserRef } from './commands.ts';
 import { EngineError } from './errors.ts';
-import { adminRole, computeRoles, sameRoles } from './roles.ts';
+import { adminRole, computeRoles, ORG_WORKSPACE, sameRoles } from './roles.ts';
 import type { Actor, CommandResult, GroupRecord, MembershipRecord, UserRecord } from './types.ts';
 import type { ConnectionInfo, UnitOfWork } from './unit-of-work.ts';
 
@@ -705,6 +705,61 @@ async function setGroupMapping(ctx: ApplyContext, cmd: Cmd<'setGroupMapping' | '
   return { status: ctx.dryRun ? 'dry_run' : 'applied', group, warnings };
 }
 
+const bulkDefaultRolesSql = `
+  WITH before AS (
+    SELECT u.id, u.roles FROM directory_user u
+    WHERE u.organization_id = $1 AND u.state = 'ACTIVE' AND NOT (u.id = ANY($4::uuid[]))
+      AND (u.roles IS DISTINCT FROM $2::jsonb OR u.is_admin IS DISTINCT FROM $3)
+    FOR UPDATE
+  )
+  UPDATE directory_user u SET roles = $2::jsonb, is_admin = $3, version = u.version + 1, updated_at = $5
+  FROM before WHERE u.id = before.id
+  RETURNING u.id, before.roles AS "previous"`;
+
+/**
+ * New ranking or default role: the organization changes and every active member's roles are
+ * recomputed. Users no mapped group reaches all get the default role, in one statement; the members
+ * of mapped groups are recomputed one by one. Runs alone in its transaction (see entityKeys).
+ */
+async function setRoleSettings(ctx: ApplyContext, cmd: Cmd<'setRoleSettings'>): Promise<CommandResult> {
+  const { uow } = ctx;
+  if (ctx.connection) throw new EngineError('INVALID_COMMAND', 'role settings are changed through the API, not by a connector');
+  const org = uow.organization;
+  const ranking = cmd.roleRanking ?? org.roleRanking;
+  if (new Set(ranking).size !== ranking.length) throw new EngineError('INVALID_COMMAND', 'roleRanking lists a role twice', { field: 'roleRanking' });
+  const defaultRole = cmd.defaultRole === undefined ? org.defaultRole : cmd.defaultRole;
+  if (defaultRole !== null && !ranking.includes(defaultRole)) throw new EngineError('INVALID_COMMAND', `defaultRole "${defaultRole}" is not in roleRanking (${ranking.join(', ')})`, { field: 'defaultRole' });
+  const [mappedRole] = await uow.tx.query<{ role: string }>(
+    'SELECT role FROM group_mapping WHERE organization_id = $1 AND role IS NOT NULL AND NOT (role = ANY($2::text[])) LIMIT 1',
+    [org.id, ranking],
+  );
+  if (mappedRole) throw new EngineError('INVALID_COMMAND', `a group is mapped to "${mappedRole.role}", which the new roleRanking drops: change that mapping first`, { field: 'roleRanking' });
+  if (same(ranking, org.roleRanking) && defaultRole === org.defaultRole) return { status: 'noop' };
+
+  const previous = { roleRanking: org.roleRanking, defaultRole: org.defaultRole };
+  await uow.tx.query('UPDATE organization SET role_ranking = $2, default_role = $3, updated_at = $4 WHERE id = $1', [org.id, ranking, defaultRole, uow.now]);
+  org.roleRanking = ranking;
+  org.defaultRole = defaultRole;
+
+  const mappedMembers = (
+    await uow.tx.query<{ userId: string }>(
+      `SELECT DISTINCT m.user_id AS "userId" FROM group_membership m JOIN group_mapping gm ON gm.group_id = m.group_id
+       WHERE m.organization_id = $1 AND m.suspended_at IS NULL AND m.removed_at IS NULL`,
+      [org.id],
+    )
+  ).map((r) => r.userId);
+  const defaults = computeRoles([], [], org);
+  const bulk = await uow.tx.query<{ id: string; previous: Record<string, string> }>(bulkDefaultRolesSql, [org.id, JSON.stringify(defaults.roles), defaults.isAdmin, mappedMembers, uow.now]);
+  for (const row of bulk) event(ctx, 'role.changed', ctx.receivedAt, { userId: row.id, data: { from: row.previous, to: defaults.roles } });
+  await uow.loadUsers({ ids: mappedMembers });
+  const { changes, warnings } = await recomputeRoles(ctx, mappedMembers.filter((id) => uow.user(id)?.state === 'ACTIVE'), ctx.receivedAt);
+  const lostAdmins = bulk.filter((r) => r.previous[ORG_WORKSPACE] === adminRole({ roleRanking: previous.roleRanking, defaultRole: null }) && !defaults.isAdmin);
+  if (lostAdmins.length && !warnings.length) warnings.push(...(await adminOrphanWarnings(ctx, lostAdmins.map((r) => r.id), ctx.receivedAt)));
+  const data = { previous, roleRanking: ranking, defaultRole, usersChanged: bulk.length + changes.length };
+  audit(ctx, { action: 'organization.role_settings_changed', targetType: 'organization', targetId: org.id, data, warnings });
+  return { status: 'applied', warnings };
+}
+
 async function registerSession(ctx: ApplyContext, cmd: Cmd<'registerSession' | 'registerCredential'>): Promise<CommandResult> {
   const { uow } = ctx;
   const user = await requireUser(ctx, cmd.user);
@@ -772,6 +827,8 @@ export async function applyCommand(ctx: ApplyContext, cmd: LifecycleCommand): Pr
     case 'setGroupMapping':
     case 'removeGroupMapping':
       return setGroupMapping(ctx, cmd);
+    case 'setRoleSettings':
+      return setRoleSettings(ctx, cmd);
     case 'registerSession':
     case 'registerCredential':
       return registerSession(ctx, cmd);

@@ -21,6 +21,7 @@ export interface OrganizationInfo extends RoleSettings {
   id: string;
 }
 
+
 export interface SessionLike {
   id: string;
   userId: string;

@@ -223,3 +223,26 @@ describe('audit chain', () => {
     await expect(db.sql.query('DELETE FROM audit_event WHERE organization_id = $1', [f.org.id])).rejects.toThrow(/append-only/);
   });
 });
+
+describe('role settings', () => {
+  it('recomputes every member when the ranking or default role changes, warning when no admin is left', async () => {
+    const f = await engineFixture(db);
+    await f.send([person('ron'), person('sue'), { type: 'upsertGroup', sourceId: 'leads', displayName: 'Leads' }, { type: 'addMembers', group: { sourceId: 'leads' }, users: [{ sourceId: 'sue' }] }]);
+    const leads = await f.groupBySource('leads');
+    await f.api([{ type: 'setGroupMapping', group: { groupId: leads.id }, role: 'member', workspace: 'crm' }]);
+    expect((await f.user('ron')).roles).toEqual({ '': 'member' });
+    expect((await f.user('sue')).roles).toEqual({ '': 'member', crm: 'member' });
+
+    const outcome = await f.api([{ type: 'setRoleSettings', roleRanking: ['guest', 'member', 'owner'], defaultRole: 'guest' }]);
+    expect((await f.user('ron')).roles).toEqual({ '': 'guest' });
+    expect((await f.user('sue')).roles).toEqual({ '': 'guest', crm: 'member' });
+    expect(outcome.events.filter((e) => e.type === 'role.changed')).toHaveLength(2);
+
+    // Everyone an admin by default, then not: the organization is left without one, and says so.
+    await f.api([{ type: 'setRoleSettings', defaultRole: 'owner' }]);
+    expect((await f.user('ron')).isAdmin).toBe(true);
+    const demoted = await f.api([{ type: 'setRoleSettings', defaultRole: 'guest' }]);
+    expect(demoted.events.map((e) => e.type)).toContain('organization.admin_orphaned');
+    await expect(f.api([{ type: 'setRoleSettings', roleRanking: ['guest', 'owner'] }])).rejects.toMatchObject({ code: 'INVALID_COMMAND', details: { field: 'roleRanking' } });
+  });
+});

@@ -1,5 +1,5 @@
 import type { Prisma } from '../../generated/prisma/client.ts';
-import { createOrganization, updateOrganizationSettings } from '../../admin/organizations.ts';
+import { createOrganization, updateIdentitySettings } from '../../admin/organizations.ts';
 import { actorOf } from '../../auth/principal.ts';
 import { builder } from '../builder.ts';
 import { assertOrganization } from '../access.ts';
@@ -116,12 +116,16 @@ builder.mutationFields((t) => ({
     },
     resolve: async (_root, { input }, ctx) => {
       const organizationId = assertOrganization(ctx, String(input.organizationId));
-      await updateOrganizationSettings(ctx.hub.db.sql, organizationId, {
-        roleRanking: input.roleRanking ?? undefined,
-        defaultRole: input.clearDefaultRole ? null : (input.defaultRole ?? undefined),
+      const actor = actorOf(ctx.principal!);
+      const defaultRole = input.clearDefaultRole ? null : (input.defaultRole ?? undefined);
+      if (input.roleRanking || defaultRole !== undefined) {
+        // Roles of every member follow: the engine recomputes them in the same transaction.
+        await ctx.hub.engine.execute({ organizationId, actor, commands: [{ type: 'setRoleSettings', roleRanking: input.roleRanking ?? undefined, defaultRole }] });
+      }
+      await updateIdentitySettings(ctx.hub.db.sql, organizationId, {
         identityLinking: input.identityLinking ?? undefined,
         authoritativeConnectionId: input.authoritativeConnectionId === undefined ? undefined : (input.authoritativeConnectionId as string | null),
-      }, actorOf(ctx.principal!));
+      }, actor);
       return { organizationId };
     },
   }),

@@ -7,7 +7,7 @@ import pg from 'pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { PrismaClient } from '../generated/prisma/client.ts';
 import { applyMigrations } from './migrate.ts';
-import { pgliteSql, postgresSql, type SqlClient } from './sql.ts';
+import { pgliteSql, postgresSql, type SqlClient, type SqlExecutor } from './sql.ts';
 
 export interface DatabaseOptions {
   /** postgres://... ; without it the embedded PGlite database is used. */
@@ -28,6 +28,8 @@ export interface Database {
   readonly adapterFactory: SqlMigrationAwareDriverAdapterFactory;
   /** Names of the migrations applied while opening. */
   readonly appliedMigrations: string[];
+  /** Observes every SQL statement sent (Prisma's and the engine's): for statement budgets in tests and benchmarks. */
+  onStatement(listener: (sql: string) => void): () => void;
   close(): Promise<void>;
 }
 
@@ -75,13 +77,21 @@ async function finishOpening(
 ): Promise<Database> {
   try {
     const appliedMigrations = options.migrate === false ? [] : await applyMigrations(migrationFactory);
-    const prisma = new PrismaClient({ adapter: adapterFactory });
+    const listeners = new Set<(sql: string) => void>();
+    const notify = (text: string) => {
+      for (const listener of listeners) listener(text);
+    };
+    const prisma = new PrismaClient({ adapter: observed(adapterFactory, notify) });
     return {
       kind,
       prisma,
-      sql,
+      sql: observedSql(sql, notify),
       adapterFactory,
       appliedMigrations,
+      onStatement(listener) {
+        listeners.add(listener);
+        return () => listeners.delete(listener);
+      },
       async close() {
         await prisma.$disconnect().catch(() => {});
         await closeDriver();
@@ -116,4 +126,45 @@ function scriptsRunWhole(factory: PrismaPg): SqlMigrationAwareDriverAdapterFacto
     connect: async () => patch((await factory.connect()) as Adapter),
     connectToShadowDb: async () => patch((await factory.connectToShadowDb()) as Adapter),
   };
+}
+
+type Queryable = { queryRaw(q: { sql: string }): Promise<unknown>; executeRaw(q: { sql: string }): Promise<unknown> };
+
+function observeQueryable<T extends Queryable>(target: T, notify: (sql: string) => void): T {
+  const queryRaw = target.queryRaw.bind(target);
+  const executeRaw = target.executeRaw.bind(target);
+  target.queryRaw = (q) => {
+    notify(q.sql);
+    return queryRaw(q);
+  };
+  target.executeRaw = (q) => {
+    notify(q.sql);
+    return executeRaw(q);
+  };
+  return target;
+}
+
+/** Prisma's adapter, reporting each statement it sends (including inside transactions). */
+function observed(factory: SqlMigrationAwareDriverAdapterFactory, notify: (sql: string) => void): SqlMigrationAwareDriverAdapterFactory {
+  return {
+    provider: factory.provider,
+    adapterName: factory.adapterName,
+    connectToShadowDb: () => factory.connectToShadowDb(),
+    async connect() {
+      const adapter = observeQueryable(await factory.connect(), notify);
+      const startTransaction = adapter.startTransaction.bind(adapter);
+      adapter.startTransaction = async (isolationLevel) => observeQueryable(await startTransaction(isolationLevel), notify);
+      return adapter;
+    },
+  };
+}
+
+function observedSql(sql: SqlClient, notify: (text: string) => void): SqlClient {
+  const wrap = (e: SqlExecutor): SqlExecutor => ({
+    query(statement, params) {
+      notify(typeof statement === 'string' ? statement : statement.text);
+      return e.query(statement, params);
+    },
+  });
+  return { dialect: sql.dialect, ...wrap(sql), transaction: (fn) => sql.transaction((tx) => fn(wrap(tx))) };
 }

@@ -138,7 +138,7 @@ export default defineConnector({
     // timestamp is within 5 minutes (a replayed old delivery fails here).
     const headers = Object.fromEntries(['webhook-id', 'webhook-timestamp', 'webhook-signature'].map((h) => [h, request.headers.get(h) ?? '']));
     try {
-      new Webhook(ctx.connection.config.signingSecret).verify(request.rawBody, headers);
+      new Webhook(ctx.connection.config.signingSecret).verify(request.rawBody, headers, { jsonParse: false });
     } catch (error) {
       throw new VerificationError(`signature or timestamp did not verify (${(error as Error).message}): check that the source signs with this connection's signingSecret and that both clocks are right`);
     }

@@ -55,6 +55,8 @@ export const UpsertUser = z.object({
   profile: UserProfile,
   /** The source's active flag: false deprovisions, a change back to true reactivates. */
   active: z.boolean().optional(),
+  /** Why the source reports the user inactive ("banned at Clerk"): the deprovision's recorded reason. */
+  inactiveReason: optionalText(),
   /** merge: absent fields unchanged; replace: the profile is the whole record (SCIM PUT, full webhooks). */
   mode: z.enum(['merge', 'replace']).default('merge'),
   /** fail: an existing user (same sourceId, externalId or userName) is a CONFLICT (SCIM POST). */

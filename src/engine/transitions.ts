@@ -453,7 +453,7 @@ async function upsertUser(ctx: ApplyContext, cmd: Cmd<'upsertUser'>): Promise<Co
     checkUserKeys(ctx, user);
     user.personKey = personKeyOf((await linkingOf(ctx)).mode, user);
     if (cmd.active === false) {
-      Object.assign(user, { state: 'DEPROVISIONED', deprovisionedAt: uow.now, deprovisionReason: 'provisioned inactive by the source' });
+      Object.assign(user, { state: 'DEPROVISIONED', deprovisionedAt: uow.now, deprovisionReason: cmd.inactiveReason ?? 'provisioned inactive by the source' });
     } else {
       const roles = computeRoles([], [], uow.organization);
       Object.assign(user, roles);
@@ -504,7 +504,7 @@ async function upsertUser(ctx: ApplyContext, cmd: Cmd<'upsertUser'>): Promise<Co
 
   let transitioned = false;
   if (active === false && user.state === 'ACTIVE') {
-    const out = await deprovision(ctx, user, 'the source reports the user inactive', at);
+    const out = await deprovision(ctx, user, cmd.inactiveReason ?? 'the source reports the user inactive', at);
     user = out.user;
     warnings.push(...out.warnings);
     transitioned = true;
@@ -705,6 +705,8 @@ async function changeMembers(ctx: ApplyContext, cmd: Cmd<'addMembers' | 'removeM
   const at = occurredAt(ctx, cmd);
   const found = await findGroup(ctx, cmd.group);
   if (found && isStale(found.sourceUpdatedAt, at) && found.deletedAt) return { status: 'stale', group: found };
+  // Nobody is a member of a deleted group: nothing to remove (and nothing to retry).
+  if (found?.deletedAt && cmd.type === 'removeMembers') return { status: 'noop', group: found };
   const group = await requireGroup(ctx, cmd.group);
 
   const users: UserRecord[] = [];

@@ -17,6 +17,13 @@ export interface ClerkStandIn extends StandIn {
   organizations: any[];
   memberships: any[];
   sessions: any[];
+  /**
+   * Users an unfiltered listing leaves out though Clerk has them (offset paging does that when
+   * users are deleted while it pages); a lookup by user_id still finds them.
+   */
+  hiddenFromListing: Set<string>;
+  /** Delay before answering a user listing page (to watch progress). */
+  listingDelayMs: number;
   /** Requests to the Backend API, for assertions. */
   calls(): Array<{ method: string; path: string; query: string }>;
 }
@@ -33,19 +40,22 @@ function page<T>(items: T[], query: URLSearchParams): T[] {
 }
 
 export async function startClerkStandIn(secretKey: string): Promise<ClerkStandIn> {
-  const state = { users: [] as any[], organizations: [] as any[], memberships: [] as any[], sessions: [] as any[] };
+  const state = { users: [] as any[], organizations: [] as any[], memberships: [] as any[], sessions: [] as any[], hiddenFromListing: new Set<string>(), listingDelayMs: 0 };
 
   const filteredUsers = (q: URLSearchParams) => {
     const ids = q.getAll('user_id');
     const sorted = [...state.users].sort((a, b) => (q.get('order_by') === '+created_at' ? a.created_at - b.created_at : b.created_at - a.created_at));
-    return ids.length ? sorted.filter((u) => ids.includes(u.id)) : sorted;
+    return ids.length ? sorted.filter((u) => ids.includes(u.id)) : sorted.filter((u) => !standIn.hiddenFromListing.has(u.id));
   };
 
-  const route = (req: RecordedRequest): StandInReply | undefined => {
+  const route = async (req: RecordedRequest): Promise<StandInReply | undefined> => {
     if (req.headers.authorization !== `Bearer ${secretKey}`) return error(401, 'authentication_invalid', 'Invalid authentication');
     const p = req.path;
     let m: RegExpMatchArray | null;
-    if (req.method === 'GET' && p === '/v1/users') return { json: page(filteredUsers(req.query), req.query) };
+    if (req.method === 'GET' && p === '/v1/users') {
+      if (standIn.listingDelayMs) await new Promise((r) => setTimeout(r, standIn.listingDelayMs));
+      return { json: page(filteredUsers(req.query), req.query) };
+    }
     if (req.method === 'GET' && p === '/v1/users/count') return { json: { object: 'total_count', total_count: filteredUsers(req.query).length } };
     if (req.method === 'GET' && p === '/v1/organizations') {
       return { json: { data: page(state.organizations, req.query), total_count: state.organizations.length } };
@@ -74,9 +84,9 @@ export async function startClerkStandIn(secretKey: string): Promise<ClerkStandIn
     return error(404, 'resource_not_found', `the stand-in has no route for ${req.method} ${p}`);
   };
 
-  const standIn = await startStandIn(route);
-  return Object.assign(standIn, state, {
+  const standIn: ClerkStandIn = Object.assign(await startStandIn((req) => route(req)), state, {
     secretKey,
     calls: () => standIn.requests.map((r) => ({ method: r.method, path: r.path, query: r.query.toString() })),
   });
+  return standIn;
 }

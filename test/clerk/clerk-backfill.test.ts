@@ -51,7 +51,11 @@ async function follow(connectionId: string) {
     const data = await t.gqlOk(STATUS, { o: organizationId });
     const c = data.organization.connections.find((x: { id: string }) => x.id === connectionId);
     if (c.sync) seen.push(c.sync.processed);
-    if (c.sync && c.sync.status !== 'RUNNING') return { connection: c, seen };
+    // Read once more after the run ended: the connection and its run are read one after the other.
+    if (c.sync && c.sync.status !== 'RUNNING') {
+      const again = await t.gqlOk(STATUS, { o: organizationId });
+      return { connection: again.organization.connections.find((x: { id: string }) => x.id === connectionId), seen };
+    }
     await new Promise((r) => setTimeout(r, 25));
   }
 }

@@ -60,7 +60,11 @@ async function waitForSync(organizationId: string, connectionId: string) {
   for (;;) {
     const data = await t.gqlOk(STATUS, { o: organizationId });
     const connection = data.organization.connections.find((c: { id: string }) => c.id === connectionId);
-    if (connection.sync && connection.sync.status !== 'RUNNING') return connection;
+    // Read once more after the run ended: the connection and its run are read one after the other.
+    if (connection.sync && connection.sync.status !== 'RUNNING') {
+      const again = await t.gqlOk(STATUS, { o: organizationId });
+      return again.organization.connections.find((c: { id: string }) => c.id === connectionId);
+    }
     await new Promise((r) => setTimeout(r, 50));
   }
 }

@@ -113,6 +113,15 @@ export async function revoke(target: RevocationTarget, ctx: ConnectorContext<Cle
         ctx.logger.info({ sessionId }, 'Clerk no longer has this session: nothing to revoke');
         return;
       }
+      // Refused for another reason: a session that already ended (signed out, expired, banned)
+      // is as good as revoked; only an active one is worth a retry.
+      if (isClerkAPIResponseError(error) && error.status !== undefined && error.status >= 400 && error.status < 500 && ![401, 403, 429].includes(error.status)) {
+        const current = await clerk.sessions.getSession(sessionId).catch(() => null);
+        if (current && current.status !== 'active') {
+          ctx.logger.info({ sessionId, status: current.status }, 'the Clerk session has already ended');
+          return;
+        }
+      }
       throw clerkFailure(error, `revoking session ${sessionId}`, config);
     }
   };

@@ -40,8 +40,12 @@ describe('revoke', () => {
     expect(api.requests.at(-1)!.headers.authorization).toBe(`Bearer ${SECRET_KEY}`);
   });
 
-  it('counts a session Clerk no longer has as revoked', async () => {
+  it('counts a session Clerk no longer has, or one that already ended, as revoked', async () => {
     await expect(clerk.revoke!(session('sess_unknown'), ctx())).resolves.toBeUndefined();
+    await expect(clerk.revoke!(session('sess_ada_old'), ctx())).resolves.toBeUndefined();
+    expect(api.calls().at(-1)).toEqual({ method: 'GET', path: '/v1/sessions/sess_ada_old', query: '' });
+    // Revoking again a session revoked a moment ago (a retried attempt) is done too.
+    await expect(clerk.revoke!(session('sess_ada_1'), ctx())).resolves.toBeUndefined();
   });
 
   it('throws, to be retried, with what to do when Clerk refuses the key or cannot be reached', async () => {

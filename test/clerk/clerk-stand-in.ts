@@ -5,7 +5,8 @@
 //   GET  /v1/organizations              { data, total_count }
 //   GET  /v1/organizations/:id/memberships
 //   GET  /v1/sessions                   user_id, status, limit, offset (the SDK adds paginated=true)
-//   POST /v1/sessions/:id/revoke        the Session, status "revoked"
+//   GET  /v1/sessions/:id               the Session
+//   POST /v1/sessions/:id/revoke        the Session, status "revoked"; 400 if it is not active
 //   POST /v1/users/:id/ban              the User, banned
 // Every route wants `Authorization: Bearer <secretKey>` and answers errors in Clerk's error body.
 import { fixture } from './clerk-objects.ts';
@@ -68,9 +69,14 @@ export async function startClerkStandIn(secretKey: string): Promise<ClerkStandIn
       const of = state.sessions.filter((s) => (!req.query.get('user_id') || s.user_id === req.query.get('user_id')) && (!req.query.get('status') || s.status === req.query.get('status')));
       return { json: { data: page(of, req.query), total_count: of.length } };
     }
+    if (req.method === 'GET' && (m = p.match(/^\/v1\/sessions\/([^/]+)$/))) {
+      const session = state.sessions.find((s) => s.id === m![1]);
+      return session ? { json: session } : { status: 404, json: fixture('api-error-404.json') };
+    }
     if (req.method === 'POST' && (m = p.match(/^\/v1\/sessions\/([^/]+)\/revoke$/))) {
       const session = state.sessions.find((s) => s.id === m![1]);
       if (!session) return { status: 404, json: fixture('api-error-404.json') };
+      if (session.status !== 'active') return error(400, 'session_not_active', `session is ${session.status}`);
       session.status = 'revoked';
       return { json: { ...fixture<Record<string, unknown>>('api-session-revoke.json'), ...session } };
     }

@@ -594,6 +594,8 @@ async function deleteUser(ctx: ApplyContext, cmd: Cmd<'deleteUser'>): Promise<Co
     for (const m of uow.membershipsOfUser(user.id)) if (!m.removedAt) uow.setMembership({ ...m, removedAt: uow.now, suspendedAt: m.suspendedAt ?? uow.now });
     user = touchUser(ctx, user, {
       state: 'DELETED',
+      // The person key is made of the email or externalId: personal data too.
+      personKey: null,
       userName: null, userNameKey: null, externalIdKey: null, email: null, emails: [], givenName: null, familyName: null,
       displayName: null, title: null, department: null, employeeNumber: null, manager: null, customAttributes: {}, sourceData: {},
     });

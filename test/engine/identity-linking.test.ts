@@ -98,6 +98,15 @@ describe('deprovision from the authoritative connection', () => {
     expect(outcome.events.map((e) => e.type)).toEqual(['user.provisioned', 'user.deprovisioned', 'role.changed']);
   });
 
+  it('erases the person key with the personal data it is made of (HARD_DELETE)', async () => {
+    const s = await twoSources('VERIFIED_EMAIL');
+    const { connectionId: hardId } = await createConnection({ sql: db.sql, registry: s.registry, box: s.box }, { organizationId: s.org.id, provider: 'test', name: 'HR', deprovisionPolicy: 'HARD_DELETE' }, systemActor);
+    await s.send([okta('hr-1', 'ada@acme.test')], undefined, { connectionId: hardId });
+    expect((await s.userIn(hardId, 'hr-1')).personKey).toBe('email:ada@acme.test');
+    await s.send([{ type: 'deleteUser', user: { sourceId: 'hr-1' } }], undefined, { connectionId: hardId });
+    expect(await s.userIn(hardId, 'hr-1')).toMatchObject({ state: 'DELETED', email: null, personKey: null });
+  });
+
   it('does not propagate from a non-authoritative connection, nor without an authoritative connection, nor to unverified look-alikes', async () => {
     const s = await twoSources('VERIFIED_EMAIL');
     await s.idp([okta('00u1', 'ada@acme.test'), okta('00u2', 'bob@acme.test')]);

@@ -28,7 +28,7 @@ function encode(change: Change): { id: string; body: string } {
         return { type: 'group.member_removed', data: { group_id: group!.id, user_id: user!.id } };
     }
   })();
-  return { id: `msg_${change.seq}`, body: JSON.stringify({ ...event, timestamp }) };
+  return { id: `msg_${change.id}`, body: JSON.stringify({ ...event, timestamp }) };
 }
 
 connectorConformance({

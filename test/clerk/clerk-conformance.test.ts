@@ -41,7 +41,7 @@ function encode(change: Change): { id: string; body: string } {
       }
     }
   })();
-  return { id: `msg_${change.seq}`, body };
+  return { id: `msg_${change.id}`, body };
 }
 
 connectorConformance({

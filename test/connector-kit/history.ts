@@ -21,15 +21,22 @@ export interface WorldGroup {
   updatedAt: Date;
 }
 
+/** `id` is unique across all the histories of a test (they share a connection): build delivery ids from it. */
+interface ChangeBase {
+  id: string;
+  seq: number;
+  at: Date;
+}
+
 export type Change =
-  | { kind: 'userCreated' | 'userUpdated' | 'userDeactivated' | 'userReactivated'; seq: number; at: Date; user: WorldUser }
-  | { kind: 'userDeleted'; seq: number; at: Date; user: WorldUser }
-  | { kind: 'groupCreated' | 'groupRenamed'; seq: number; at: Date; group: WorldGroup }
-  | { kind: 'groupDeleted'; seq: number; at: Date; group: WorldGroup }
-  | { kind: 'memberAdded' | 'memberRemoved'; seq: number; at: Date; group: WorldGroup; user: WorldUser };
+  | (ChangeBase & { kind: 'userCreated' | 'userUpdated' | 'userDeactivated' | 'userReactivated'; user: WorldUser })
+  | (ChangeBase & { kind: 'userDeleted'; user: WorldUser })
+  | (ChangeBase & { kind: 'groupCreated' | 'groupRenamed'; group: WorldGroup })
+  | (ChangeBase & { kind: 'groupDeleted'; group: WorldGroup })
+  | (ChangeBase & { kind: 'memberAdded' | 'memberRemoved'; group: WorldGroup; user: WorldUser });
 
 export type ChangeKind = Change['kind'];
-type ChangeBody = Change extends infer C ? (C extends Change ? Omit<C, 'seq' | 'at'> : never) : never;
+type ChangeBody = Change extends infer C ? (C extends Change ? Omit<C, 'id' | 'seq' | 'at'> : never) : never;
 
 export interface World {
   users: Map<string, WorldUser & { deleted: boolean }>;
@@ -139,17 +146,17 @@ function play(supported: ReadonlySet<ChangeKind>, runId: string, next: (possible
     const user = userId ? world.users.get(userId) : undefined;
     const group = groupId ? world.groups.get(groupId) : undefined;
     version++;
-    const push = (change: ChangeBody) => changes.push({ ...change, seq, at } as Change);
+    const push = (change: ChangeBody) => changes.push({ ...change, id: `${runId}.${seq}`, seq, at } as Change);
     switch (kind) {
       case 'userCreated': {
-        const n = userId!.slice(-2);
-        const created = { id: userId!, email: `${n}.v${version}@conformance.test`, givenName: `Given${n}`, familyName: `Family${version}`, active: true, createdAt: at, updatedAt: at, deleted: false };
+        // Emails and names carry the whole id: histories of several runs share a connection.
+        const created = { id: userId!, email: `${userId}.v${version}@conformance.test`, givenName: `Given${userId!.slice(-2)}`, familyName: `Family${version}`, active: true, createdAt: at, updatedAt: at, deleted: false };
         world.users.set(userId!, created);
         push({ kind, user: snapshot(created) });
         break;
       }
       case 'userUpdated':
-        Object.assign(user!, { email: `${userId!.slice(-2)}.v${version}@conformance.test`, familyName: `Family${version}`, updatedAt: at });
+        Object.assign(user!, { email: `${userId}.v${version}@conformance.test`, familyName: `Family${version}`, updatedAt: at });
         push({ kind, user: snapshot(user!) });
         break;
       case 'userDeactivated':
@@ -163,13 +170,13 @@ function play(supported: ReadonlySet<ChangeKind>, runId: string, next: (possible
         push({ kind, user: snapshot(user!) });
         break;
       case 'groupCreated': {
-        const created = { id: groupId!, name: `Team ${groupId!.slice(-2)} v${version}`, createdAt: at, updatedAt: at, deleted: false };
+        const created = { id: groupId!, name: `Team ${groupId} v${version}`, createdAt: at, updatedAt: at, deleted: false };
         world.groups.set(groupId!, created);
         push({ kind, group: snapshotGroup(created) });
         break;
       }
       case 'groupRenamed':
-        Object.assign(group!, { name: `Team ${groupId!.slice(-2)} v${version}`, updatedAt: at });
+        Object.assign(group!, { name: `Team ${groupId} v${version}`, updatedAt: at });
         push({ kind, group: snapshotGroup(group!) });
         break;
       case 'groupDeleted':

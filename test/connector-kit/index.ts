@@ -178,11 +178,12 @@ export function connectorConformance<Config extends Record<string, unknown>>(ada
       for (const [name, steps] of scripts) {
         const runnable = steps.every((step) => adapter.supports.includes(step.kind));
         it.runIf(runnable)(`every delivery order of ${name} ends in the source's state`, async () => {
-          // Each order on its own connection; several at once (the engine batches them).
+          // One connection, each order with its own users and groups (ids carry the order);
+          // several orders at once (the engine batches them).
+          const { id, webhookUrl, config } = await newConnection();
           const orders = permutations(steps.map((_, i) => i));
           const runOrder = async (order: number[]) => {
-            const { id, webhookUrl, config } = await newConnection();
-            const { changes, world } = playScript(steps, id.slice(-8));
+            const { changes, world } = playScript(steps, `o${order.join('')}`);
             const deliveries = changes.map((c) => adapter.encode(c));
             await deliverAll(webhookUrl, config, order.map((i) => deliveries[i]!));
             await expectWorld(t, id, world, { userSourceId, groupSourceId, groupDisplayName }, `order ${order.join(',')}`);
@@ -195,10 +196,12 @@ export function connectorConformance<Config extends Record<string, unknown>>(ada
       }
 
       it("reaches the source's final state from any delivery order, with duplicates and retries of refused deliveries (generated histories)", async () => {
+        const { id, webhookUrl, config } = await newConnection();
+        let run = 0;
         await fc.assert(
           fc.asyncProperty(intentsArbitrary, scheduleArbitrary, async (intents, plan) => {
-            const { id, webhookUrl, config } = await newConnection();
-            const { changes, world } = playHistory(intents, new Set(adapter.supports), id.slice(-8));
+            // Each run (and each shrinking attempt) with users and groups of its own.
+            const { changes, world } = playHistory(intents, new Set(adapter.supports), `r${++run}`);
             const deliveries = changes.map((c) => adapter.encode(c));
             await deliverAll(webhookUrl, config, schedule(deliveries, plan));
             await expectWorld(t, id, world, { userSourceId, groupSourceId, groupDisplayName }, `history ${changes.map((c) => c.kind).join(',')}`);

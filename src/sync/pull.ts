@@ -10,6 +10,9 @@ import { EngineError } from '../engine/errors.ts';
 import type { Hub } from '../hub.ts';
 import type { ConnectionLocks } from './locks.ts';
 
+/** Errors the poller records start with this, so a later good read can clear its own (and only its own). */
+const FEED_ERROR_PREFIX = 'reading ';
+
 export interface PullOptions {
   intervalMs: number;
   /** Most pages read per connection per round, so one busy feed cannot starve the others. */
@@ -103,6 +106,12 @@ export class PullPoller {
         if (!connector?.pull) return;
         const logger = this.hub.logger.child({ connectionId, provider: connection.provider });
         const page = await connector.pull(connection.cursor, { connection, logger, signal: this.signal });
+        // Nothing new (or a connection that does not read its feed): leave the connection as it is,
+        // but a read that works again clears the error an earlier read recorded.
+        if (!page.commands.length && page.cursor === connection.cursor) {
+          await sql.query(`UPDATE directory_connection SET last_error = NULL, last_error_at = NULL WHERE id = $1 AND last_error LIKE $2`, [connectionId, `${FEED_ERROR_PREFIX}%`]);
+          return;
+        }
         if (page.commands.length) {
           await this.hub.engine.execute({
             connectionId,
@@ -125,10 +134,10 @@ export class PullPoller {
       const why = (error as Error).message;
       const message =
         error instanceof EngineError && error.code === 'NOT_FOUND'
-          ? `reading ${name}'s feed stopped at the saved position: ${why}. Run syncConnection to import everything; the feed then resumes from the same position`
+          ? `${FEED_ERROR_PREFIX}${name}'s feed stopped at the saved position: ${why}. Run syncConnection to import everything; the feed then resumes from the same position`
           : error instanceof EngineError && error.code === 'CONNECTION_PAUSED'
             ? null
-            : `reading ${name}'s feed failed: ${why}. The hub retries every ${Math.round(this.options.intervalMs / 1000)} s from the last saved position; if it persists, check the connection's credentials and API URL`;
+            : `${FEED_ERROR_PREFIX}${name}'s feed failed: ${why}. The hub retries every ${Math.round(this.options.intervalMs / 1000)} s from the last saved position; if it persists, check the connection's credentials and API URL`;
       if (!message) return;
       this.hub.logger.warn({ err: error, connectionId }, 'pull failed');
       await sql.query('UPDATE directory_connection SET last_error = $2, last_error_at = now(), updated_at = now() WHERE id = $1', [connectionId, message.slice(0, 4000)]).catch(() => {});

@@ -121,6 +121,21 @@ describe('reading a feed', () => {
     expect(await userCount(id)).toBe(3);
   });
 
+  it('leaves an idle connection untouched, and clears its own error once reading works again', async () => {
+    const { id } = await newConnection([user('a')]);
+    await t.hub.sync.pullNow(id);
+    const before = await connectionRow(id);
+    await t.hub.sync.pullNow(id);
+    expect((await connectionRow(id)).updatedAt).toEqual(before.updatedAt);
+
+    await t.db.sql.query(`UPDATE directory_connection SET last_error = 'sync 1 failed: …', last_error_at = now() WHERE id = $1`, [id]);
+    await t.hub.sync.pullNow(id);
+    expect((await connectionRow(id)).lastError).toBe('sync 1 failed: …');
+    await t.db.sql.query(`UPDATE directory_connection SET last_error = 'reading Ordered feed''s feed failed: timeout', last_error_at = now() WHERE id = $1`, [id]);
+    await t.hub.sync.pullNow(id);
+    expect((await connectionRow(id)).lastError).toBeNull();
+  });
+
   it('does not read a paused connection', async () => {
     const { id } = await newConnection([user('a')]);
     await t.gqlOk(`mutation($c: ID!) { pauseConnection(input: { connectionId: $c }) { connection { status } } }`, { c: id });

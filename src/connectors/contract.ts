@@ -131,7 +131,11 @@ export interface ConnectorDefinition<Schema extends z.ZodType = z.ZodType> {
   endpoints?: { basePath: string; create(hub: ConnectorHub): Hono };
   /** Verifies one webhook delivery and translates it. Throw VerificationError or PayloadError. */
   inbound?(request: InboundRequest, ctx: ConnectorContext<z.infer<Schema>>): Promise<InboundResult>;
-  /** Reads the source's ordered feed after `cursor`. */
+  /**
+   * Reads the source's ordered feed after `cursor`; the hub polls it every PULL_INTERVAL_SECONDS
+   * (and when inbound returns `wake`). Nothing new, or a connection configured not to read the feed:
+   * return no commands and the same cursor, without calling the source.
+   */
   pull?(cursor: string | null, ctx: ConnectorContext<z.infer<Schema>>): Promise<PullPage>;
   /**
    * Lists everything at the source, for a first sync and reconciliation: users first, then groups

@@ -25,13 +25,44 @@ export interface SourceDelivery {
   body: string;
 }
 
+/** Where a delivery goes and with which credentials: a connection of the hub under test. */
+export interface DeliveryTarget<Config> {
+  connectionId: string;
+  /** POST /webhooks/:connectionId, for connectors with inbound(). */
+  webhookUrl: string | null;
+  /** The base URL of the connector's own endpoints (connection.scimBaseUrl), for push protocols. */
+  endpointUrl: string | null;
+  config: Config;
+  /** The bearer token the hub issued for the connection (connectors with issuesBearerToken). */
+  token: string | null;
+}
+
+export interface OutgoingRequest {
+  url: string;
+  method?: string;
+  headers: Record<string, string>;
+  body?: string;
+}
+
+/** The ways a delivery can fail verification; each is sent and must be refused with 401. */
+export type Refusal = 'tampered-signature' | 'body-changed' | 'other-credentials' | 'stale-timestamp' | 'future-timestamp' | 'unsigned';
+
 export interface ConformanceAdapter<Config extends Record<string, unknown> = Record<string, unknown>> {
   /** The connector under test (a built-in one is used as registered). */
   connector: AnyConnector;
   /** A valid config for a new connection; called for each connection, so secrets may differ. */
   config(): Config;
-  /** The headers that sign this delivery as the source would at `signedAt` with this config's secret. */
-  sign(delivery: SourceDelivery, config: Config, signedAt: Date): Record<string, string>;
+  /** Webhooks: the headers that sign this delivery as the source would at `signedAt` with this config. */
+  sign?(delivery: SourceDelivery, config: Config, signedAt: Date): Record<string, string>;
+  /**
+   * Other protocols (push endpoints such as SCIM): the whole request for a delivery. Default: POST
+   * the body to the webhook URL with sign()'s headers.
+   */
+  request?(delivery: SourceDelivery, target: DeliveryTarget<Config>, signedAt: Date): OutgoingRequest;
+  /** Which refusals apply (default: all with sign(); 'other-credentials' and 'unsigned' with request()). */
+  refusals?: readonly Refusal[];
+  /** Which checks run (default: all). A push protocol applied in order may skip `convergence`. */
+  checks?: { redelivery?: boolean; convergence?: boolean };
   /** Which changes the source can express (the others are left out of generated histories). */
   supports: readonly ChangeKind[];
   /** The source's delivery for one change (its snapshot fields are the state right after it). */
@@ -41,7 +72,7 @@ export interface ConformanceAdapter<Config extends Record<string, unknown> = Rec
   groupSourceId?(id: string): string;
   /** The displayName the hub should show for a group (default: its name). */
   groupDisplayName?(group: WorldGroup): string;
-  /** Property runs (default 12; each is a fresh connection and a full history over HTTP). */
+  /** Property runs (default 12; KIT_RUNS overrides). */
   numRuns?: number;
 }
 
@@ -74,20 +105,33 @@ export function connectorConformance<Config extends Record<string, unknown>>(ada
       await t?.close();
     });
 
-    async function newConnection() {
+    async function newConnection(): Promise<DeliveryTarget<Config>> {
       const config = adapter.config();
       const data = await t.gqlOk(
-        `mutation($o: ID!, $p: String!, $n: String!, $c: JSON) { createDirectoryConnection(input: { organizationId: $o, provider: $p, name: $n, config: $c }) { connection { id webhookUrl } } }`,
+        `mutation($o: ID!, $p: String!, $n: String!, $c: JSON) { createDirectoryConnection(input: { organizationId: $o, provider: $p, name: $n, config: $c }) { connection { id webhookUrl scimBaseUrl } secret } }`,
         { o: organizationId, p: connector.id, n: `kit ${++runs}`, c: config },
       );
-      const { id, webhookUrl } = data.createDirectoryConnection.connection as { id: string; webhookUrl: string | null };
-      if (!webhookUrl) throw new Error(`${connector.id} connections have no webhookUrl: the connector has no inbound()`);
-      return { id, webhookUrl, config };
+      const { connection, secret } = data.createDirectoryConnection as { connection: { id: string; webhookUrl: string | null; scimBaseUrl: string | null }; secret: string | null };
+      return { connectionId: connection.id, webhookUrl: connection.webhookUrl, endpointUrl: connection.scimBaseUrl, config, token: secret };
     }
 
-    const post = async (url: string, body: string, headers: Record<string, string>) => {
-      const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
-      return { status: response.status, body: (await response.json().catch(() => null)) as Record<string, unknown> | null };
+    const build = (d: SourceDelivery, target: DeliveryTarget<Config>, signedAt = new Date()): OutgoingRequest => {
+      if (adapter.request) return adapter.request(d, target, signedAt);
+      if (!adapter.sign) throw new Error('the adapter needs sign() (webhooks) or request() (other protocols)');
+      if (!target.webhookUrl) throw new Error(`${connector.id} connections have no webhookUrl: the connector has no inbound(); give the adapter a request()`);
+      return { url: target.webhookUrl, method: 'POST', headers: adapter.sign(d, target.config, signedAt), body: d.body };
+    };
+
+    const send = async (req: OutgoingRequest) => {
+      const response = await fetch(req.url, { method: req.method ?? 'POST', headers: { 'content-type': 'application/json', ...req.headers }, body: req.body });
+      const text = await response.text();
+      let body: Record<string, unknown> | null = null;
+      try {
+        body = text ? (JSON.parse(text) as Record<string, unknown>) : null;
+      } catch {
+        body = { text };
+      }
+      return { status: response.status, ok: response.ok, body };
     };
 
     async function snapshot(connectionId: string): Promise<Snapshot> {
@@ -108,58 +152,69 @@ export function connectorConformance<Config extends Record<string, unknown>>(ada
     };
 
     describe('verification', () => {
-      const refusals: Array<[string, (d: SourceDelivery, config: Config, other: Config) => { body: string; headers: Record<string, string> }]> = [
-        ['a tampered signature', (d, c) => ({ body: d.body, headers: mapSignature(adapter.sign(d, c, new Date()), flipLastChar) })],
-        ['a body changed after signing', (d, c) => ({ body: d.body.replace(/}\s*$/, ', "tampered": true}'), headers: adapter.sign(d, c, new Date()) })],
-        ["another connection's secret", (d, _c, other) => ({ body: d.body, headers: adapter.sign(d, other, new Date()) })],
-        ['a timestamp 10 minutes old (a replay)', (d, c) => ({ body: d.body, headers: adapter.sign(d, c, new Date(Date.now() - 10 * 60_000)) })],
-        ['a timestamp 10 minutes ahead', (d, c) => ({ body: d.body, headers: adapter.sign(d, c, new Date(Date.now() + 10 * 60_000)) })],
-        ['no signature headers', (d) => ({ body: d.body, headers: {} })],
-      ];
-      for (const [name, build] of refusals) {
+      const refusals: Record<Refusal, [string, (d: SourceDelivery, target: DeliveryTarget<Config>, other: DeliveryTarget<Config>) => OutgoingRequest]> = {
+        'tampered-signature': ['a tampered signature', (d, target) => {
+          const req = build(d, target);
+          return { ...req, headers: mapSignature(req.headers, flipLastChar) };
+        }],
+        'body-changed': ['a body changed after signing', (d, target) => {
+          const req = build(d, target);
+          return { ...req, body: req.body?.replace(/}\s*$/, ', "tampered": true}') };
+        }],
+        'other-credentials': ["another connection's secret", (d, target, other) => build(d, { ...target, config: other.config, token: other.token })],
+        'stale-timestamp': ['a timestamp 10 minutes old (a replay)', (d, target) => build(d, target, new Date(Date.now() - 10 * 60_000))],
+        'future-timestamp': ['a timestamp 10 minutes ahead', (d, target) => build(d, target, new Date(Date.now() + 10 * 60_000))],
+        unsigned: ['no signature or credentials', (d, target) => {
+          const req = build(d, target);
+          return { ...req, headers: Object.fromEntries(Object.entries(req.headers).filter(([k]) => /^content-type$/i.test(k))) };
+        }],
+      };
+      const applicable: readonly Refusal[] = adapter.refusals ?? (adapter.request ? ['other-credentials', 'unsigned'] : (Object.keys(refusals) as Refusal[]));
+      for (const kind of applicable) {
+        const [name, make] = refusals[kind];
         it(`refuses ${name} with 401 and changes nothing`, async () => {
-          const { id, webhookUrl, config } = await newConnection();
+          const target = await newConnection();
+          const other = await newConnection();
           const delivery = adapter.encode(firstUser());
-          const before = await snapshot(id);
-          const { body, headers } = build(delivery, config, adapter.config());
-          const response = await post(webhookUrl, body, headers);
+          const before = await snapshot(target.connectionId);
+          const response = await send(make(delivery, target, other));
           expect(response.status, JSON.stringify(response.body)).toBe(401);
-          expect(typeof response.body?.message).toBe('string');
-          expect(await snapshot(id)).toEqual(before);
+          expect(await snapshot(target.connectionId)).toEqual(before);
           // The genuine delivery still applies afterwards: the refusal consumed nothing.
-          const genuine = await post(webhookUrl, delivery.body, adapter.sign(delivery, config, new Date()));
-          expect(genuine.status).toBe(200);
-          expect((await snapshot(id)).users).toBe(before.users + 1);
+          const genuine = await send(build(delivery, target));
+          expect(genuine.ok, JSON.stringify(genuine.body)).toBe(true);
+          expect((await snapshot(target.connectionId)).users).toBe(before.users + 1);
         });
       }
     });
 
-    describe('redelivery', () => {
-      it('applies a delivery once: the same id, signed again later, changes nothing', async () => {
-        const { id, webhookUrl, config } = await newConnection();
+    describe.runIf(adapter.checks?.redelivery !== false)('redelivery', () => {
+      it('applies a delivery once: the same delivery, sent again later, changes nothing', async () => {
+        const target = await newConnection();
         const delivery = adapter.encode(firstUser());
-        const first = await post(webhookUrl, delivery.body, adapter.sign(delivery, config, new Date(Date.now() - 60_000)));
-        expect(first.status).toBe(200);
-        const after = await snapshot(id);
+        const first = await send(build(delivery, target, new Date(Date.now() - 60_000)));
+        expect(first.ok, JSON.stringify(first.body)).toBe(true);
+        const after = await snapshot(target.connectionId);
         expect(after.users).toBe(1);
         for (let i = 0; i < 2; i++) {
-          const again = await post(webhookUrl, delivery.body, adapter.sign(delivery, config, new Date()));
-          expect(again.status).toBe(200);
-          expect(again.body?.status).toBe('duplicate');
+          const again = await send(build(delivery, target));
+          expect(again.ok, JSON.stringify(again.body)).toBe(true);
+          // Webhooks are recognized by their delivery id.
+          if (!adapter.request) expect(again.body?.status).toBe('duplicate');
         }
-        expect(await snapshot(id)).toEqual(after);
+        expect(await snapshot(target.connectionId)).toEqual(after);
       });
     });
 
     /** Delivers like a sender: every delivery once, then the refused (409) ones again, until all applied. */
-    async function deliverAll(webhookUrl: string, config: Config, ordered: SourceDelivery[]) {
+    async function deliverAll(target: DeliveryTarget<Config>, ordered: SourceDelivery[]) {
       let queue = ordered;
       while (queue.length) {
         const retry: SourceDelivery[] = [];
         let progressed = false;
         for (const d of queue) {
-          const response = await post(webhookUrl, d.body, adapter.sign(d, config, new Date()));
-          if (response.status === 200) progressed = true;
+          const response = await send(build(d, target));
+          if (response.ok) progressed = true;
           else if (response.status === 409) retry.push(d);
           else throw new Error(`delivery ${d.id} answered ${response.status}: ${JSON.stringify(response.body)}\n${d.body}`);
         }
@@ -168,7 +223,7 @@ export function connectorConformance<Config extends Record<string, unknown>>(ada
       }
     }
 
-    describe('convergence', () => {
+    describe.runIf(adapter.checks?.convergence !== false)('convergence', () => {
       const scripts: Array<[string, Parameters<typeof playScript>[0]]> = [
         ['a membership added then removed', [{ kind: 'userCreated', user: 0 }, { kind: 'groupCreated', group: 0 }, { kind: 'memberAdded', group: 0, user: 0 }, { kind: 'memberRemoved', group: 0, user: 0 }]],
         ['a user deactivated, reactivated, updated', [{ kind: 'userCreated', user: 0 }, { kind: 'userDeactivated', user: 0 }, { kind: 'userReactivated', user: 0 }, { kind: 'userUpdated', user: 0 }]],
@@ -180,13 +235,13 @@ export function connectorConformance<Config extends Record<string, unknown>>(ada
         it.runIf(runnable)(`every delivery order of ${name} ends in the source's state`, async () => {
           // One connection, each order with its own users and groups (ids carry the order);
           // several orders at once (the engine batches them).
-          const { id, webhookUrl, config } = await newConnection();
+          const target = await newConnection();
           const orders = permutations(steps.map((_, i) => i));
           const runOrder = async (order: number[]) => {
             const { changes, world } = playScript(steps, `o${order.join('')}`);
             const deliveries = changes.map((c) => adapter.encode(c));
-            await deliverAll(webhookUrl, config, order.map((i) => deliveries[i]!));
-            await expectWorld(t, id, world, { userSourceId, groupSourceId, groupDisplayName }, `order ${order.join(',')}`);
+            await deliverAll(target, order.map((i) => deliveries[i]!));
+            await expectWorld(t, target.connectionId, world, { userSourceId, groupSourceId, groupDisplayName }, `order ${order.join(',')}`);
           };
           const workers = Array.from({ length: 6 }, async () => {
             for (let order = orders.shift(); order; order = orders.shift()) await runOrder(order);
@@ -196,15 +251,15 @@ export function connectorConformance<Config extends Record<string, unknown>>(ada
       }
 
       it("reaches the source's final state from any delivery order, with duplicates and retries of refused deliveries (generated histories)", async () => {
-        const { id, webhookUrl, config } = await newConnection();
+        const target = await newConnection();
         let run = 0;
         await fc.assert(
           fc.asyncProperty(intentsArbitrary, scheduleArbitrary, async (intents, plan) => {
             // Each run (and each shrinking attempt) with users and groups of its own.
             const { changes, world } = playHistory(intents, new Set(adapter.supports), `r${++run}`);
             const deliveries = changes.map((c) => adapter.encode(c));
-            await deliverAll(webhookUrl, config, schedule(deliveries, plan));
-            await expectWorld(t, id, world, { userSourceId, groupSourceId, groupDisplayName }, `history ${changes.map((c) => c.kind).join(',')}`);
+            await deliverAll(target, schedule(deliveries, plan));
+            await expectWorld(t, target.connectionId, world, { userSourceId, groupSourceId, groupDisplayName }, `history ${changes.map((c) => c.kind).join(',')}`);
           }),
           { numRuns: Number(process.env.KIT_RUNS ?? adapter.numRuns ?? 12) },
         );
@@ -224,16 +279,17 @@ function flipLastChar(value: string): string {
   return value.slice(0, last) + (c === 'A' ? 'B' : 'A') + value.slice(last + 1);
 }
 
-/** Applies `change` to every header that looks like a signature (its name contains "signature"). */
+/** Applies `change` to every header that carries a signature or credentials. */
 function mapSignature(headers: Record<string, string>, change: (v: string) => string): Record<string, string> {
   const out: Record<string, string> = {};
   let touched = false;
   for (const [k, v] of Object.entries(headers)) {
-    const isSignature = /signature/i.test(k);
+    const isSignature = /signature|authorization/i.test(k);
     touched ||= isSignature;
-    out[k] = isSignature ? v.split(' ').map(change).join(' ') : v;
+    // Svix-style headers list several signatures; an Authorization header is "<scheme> <token>".
+    out[k] = !isSignature ? v : /authorization/i.test(k) ? v.replace(/\S+$/, change) : v.split(' ').map(change).join(' ');
   }
-  if (!touched) throw new Error('the adapter\'s sign() returned no header named like "*signature*": the kit cannot tamper with it');
+  if (!touched) throw new Error('the request has no header named like "*signature*" or "authorization": the kit cannot tamper with it');
   return out;
 }
 

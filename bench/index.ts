@@ -1,5 +1,7 @@
 // Every benchmark `npm run bench` runs, in order.
+import { clerkBackfill } from './clerk-backfill.bench.ts';
+import { clerkWebhooks } from './clerk-webhooks.bench.ts';
 import { engineProvision } from './engine-provision.bench.ts';
 import type { Benchmark } from './types.ts';
 
-export const benchmarks: Benchmark[] = [engineProvision];
+export const benchmarks: Benchmark[] = [engineProvision, clerkWebhooks, clerkBackfill];

@@ -1,5 +1,6 @@
 // The connectors that ship with Lifecycle Hub. Partner connectors load from npm packages named in
-// LIFECYCLE_PLUGINS (see plugins/README.md).
+// LIFECYCLE_PLUGINS (see plugins/README.md); plugins/template is the example to copy.
 import type { AnyConnector } from '../src/connectors/contract.ts';
+import clerk from './clerk/index.ts';
 
-export const builtinConnectors: AnyConnector[] = [];
+export const builtinConnectors: AnyConnector[] = [clerk];

@@ -19,6 +19,8 @@ const Env = z.object({
   /** 32 bytes, base64 or hex: encrypts connector secrets. Generated under DATA_DIR when unset. */
   ENCRYPTION_KEY: z.string().optional(),
   LIFECYCLE_PLUGINS: z.string().default(''),
+  /** How often connections with an ordered feed (WorkOS Events API...) are read; webhooks also wake them. */
+  PULL_INTERVAL_SECONDS: z.coerce.number().positive().max(86_400).default(60),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -33,6 +35,7 @@ export type Config = {
   adminApiKey: string | undefined;
   encryptionKey: string | undefined;
   plugins: string[];
+  pullIntervalSeconds: number;
   logLevel: z.infer<typeof Env>['LOG_LEVEL'];
 };
 
@@ -54,6 +57,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     adminApiKey: e.ADMIN_API_KEY,
     encryptionKey: e.ENCRYPTION_KEY,
     plugins: e.LIFECYCLE_PLUGINS.split(',').map((s) => s.trim()).filter(Boolean),
+    pullIntervalSeconds: e.PULL_INTERVAL_SECONDS,
     logLevel: e.LOG_LEVEL,
   };
 }

@@ -10,6 +10,7 @@ import { openDatabase, type Database } from './db/database.ts';
 import { LifecycleEngine } from './engine/engine.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { SecretBox } from './secrets/index.ts';
+import { SyncService, type SyncOptions } from './sync/index.ts';
 
 export interface Hub {
   readonly config: Config;
@@ -19,6 +20,8 @@ export interface Hub {
   readonly box: SecretBox;
   readonly auth: ApiKeyAuthenticator;
   readonly logger: Logger;
+  /** Backfill runs (syncConnection) and the pull poller. */
+  readonly sync: SyncService;
   /** Absolute base URL for scimBaseUrl / webhookUrl; set from PUBLIC_URL or the listening address. */
   publicUrl: string;
   /** Work to stop at shutdown (pollers, workers), registered by whoever starts it. */
@@ -32,6 +35,7 @@ export interface HubOptions {
   logger?: Logger;
   /** An already open database (tests). */
   db?: Database;
+  sync?: SyncOptions;
 }
 
 export async function createHub(config: Config, options: HubOptions = {}): Promise<{ hub: Hub; bootstrapAdminKey: string | null; generatedEncryptionKey: string | null }> {
@@ -59,6 +63,7 @@ export async function createHub(config: Config, options: HubOptions = {}): Promi
     box,
     auth,
     logger,
+    sync: undefined as unknown as SyncService,
     publicUrl: config.publicUrl ?? `http://localhost:${config.port}`,
     onClose: (fn) => closers.push(fn),
     async close() {
@@ -67,5 +72,8 @@ export async function createHub(config: Config, options: HubOptions = {}): Promi
       if (!options.db) await db.close();
     },
   };
+  (hub as { sync: SyncService }).sync = new SyncService(hub, { pullIntervalMs: config.pullIntervalSeconds * 1000, ...options.sync });
+  hub.onClose(() => hub.sync.stop());
+  hub.sync.start();
   return { hub, bootstrapAdminKey, generatedEncryptionKey: generated ? (path ?? null) : null };
 }

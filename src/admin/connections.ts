@@ -42,9 +42,17 @@ function connectorFor(registry: ConnectorRegistry, provider: string): AnyConnect
 function splitConfig(connector: AnyConnector, config: unknown): { plain: Record<string, unknown>; secrets: Record<string, unknown> } {
   const parsed = connector.configSchema.safeParse(config ?? {});
   if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    const field = ['config', ...issue.path.map(String)].join('.');
-    throw new HubError('BAD_USER_INPUT', `${field}: ${issue.message}`, { field });
+    const issue = parsed.error.issues[0]! as { code?: string; path: PropertyKey[]; message: string; keys?: string[] };
+    // An unknown key is named like any other field, with the ones that exist.
+    const unknown = issue.code === 'unrecognized_keys' && issue.keys?.length ? issue.keys[0] : undefined;
+    const field = ['config', ...issue.path.map(String), ...(unknown ? [unknown] : [])].join('.');
+    const known = unknown && typeof (connector.configSchema as { keyof?: unknown }).keyof === 'function' ? Object.keys((connector.configSchema as unknown as { shape: object }).shape ?? {}) : [];
+    const message = unknown
+      ? `is not a ${connector.displayName} setting${known.length ? ` (settings: ${known.join(', ')})` : ''}`
+      : issue.code === 'invalid_type' && /received undefined/.test(issue.message)
+        ? 'is required'
+        : issue.message;
+    throw new HubError('BAD_USER_INPUT', `${field}: ${message}`, { field });
   }
   const value = (parsed.data ?? {}) as Record<string, unknown>;
   const secretFields = new Set(connector.secretFields ?? []);

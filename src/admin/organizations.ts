@@ -2,6 +2,7 @@ import { v7 as uuidv7 } from 'uuid';
 import type { SqlClient } from '../db/sql.ts';
 import { isUniqueViolation } from '../db/sql.ts';
 import { appendAudit } from '../engine/audit-log.ts';
+import { personKeyOf, type IdentityLinking } from '../engine/identity-linking.ts';
 import type { Actor } from '../engine/types.ts';
 import { HubError } from '../errors.ts';
 
@@ -45,7 +46,10 @@ export interface IdentitySettingsInput {
 export async function updateIdentitySettings(sql: SqlClient, organizationId: string, input: IdentitySettingsInput, actor: Actor) {
   if (input.identityLinking === undefined && input.authoritativeConnectionId === undefined) return;
   return sql.transaction(async (tx) => {
-    const [current] = await tx.query('SELECT 1 FROM organization WHERE id = $1 FOR UPDATE', [organizationId]);
+    const [current] = await tx.query<{ roleRanking: string[]; defaultRole: string | null; identityLinking: IdentityLinking }>(
+      'SELECT role_ranking AS "roleRanking", default_role AS "defaultRole", identity_linking AS "identityLinking" FROM organization WHERE id = $1 FOR UPDATE',
+      [organizationId],
+    );
     if (!current) throw new HubError('NOT_FOUND', `organization ${organizationId} not found`);
     if (input.authoritativeConnectionId) {
       const found = await tx.query('SELECT 1 FROM directory_connection WHERE id = $1 AND organization_id = $2', [input.authoritativeConnectionId, organizationId]);
@@ -57,6 +61,33 @@ export async function updateIdentitySettings(sql: SqlClient, organizationId: str
        WHERE id = $1`,
       [organizationId, input.identityLinking ?? null, input.authoritativeConnectionId ?? null, input.authoritativeConnectionId !== undefined],
     );
-    await appendAudit(tx, organizationId, [{ action: 'organization.identity_settings_changed', actor, targetType: 'organization', targetId: organizationId, data: { ...input } }]);
+    const relinked = input.identityLinking && input.identityLinking !== current.identityLinking ? await recomputePersonKeys(tx, organizationId, input.identityLinking) : null;
+    await appendAudit(tx, organizationId, [{
+      action: 'organization.identity_settings_changed', actor, targetType: 'organization', targetId: organizationId,
+      data: { ...input, ...(relinked !== null ? { relinkedUsers: relinked } : {}) },
+    }]);
   });
+}
+
+/**
+ * Re-keys every user of the organization for a new linking mode (the engine keys users as they
+ * change; this covers the ones already there). Rows are locked in id order, as the engine locks
+ * them, so this never deadlocks with deliveries being applied. Returns how many keys changed.
+ */
+async function recomputePersonKeys(tx: Parameters<Parameters<SqlClient['transaction']>[0]>[0], organizationId: string, mode: IdentityLinking): Promise<number> {
+  const users = await tx.query<{ id: string; externalId: string | null; email: string | null; emails: unknown; personKey: string | null }>(
+    `SELECT id, external_id AS "externalId", email, emails, person_key AS "personKey" FROM directory_user
+     WHERE organization_id = $1 AND state <> 'DELETED' ORDER BY id FOR UPDATE`,
+    [organizationId],
+  );
+  const changes = users
+    .map((u) => ({ id: u.id, personKey: personKeyOf(mode, { externalId: u.externalId, email: u.email, emails: Array.isArray(u.emails) ? u.emails : [] }), before: u.personKey }))
+    .filter((u) => u.personKey !== u.before);
+  for (let i = 0; i < changes.length; i += 5_000) {
+    await tx.query(
+      `UPDATE directory_user d SET person_key = r."personKey" FROM jsonb_to_recordset($1::jsonb) AS r(id uuid, "personKey" text) WHERE d.id = r.id`,
+      [JSON.stringify(changes.slice(i, i + 5_000).map(({ id, personKey }) => ({ id, personKey })))],
+    );
+  }
+  return changes.length;
 }

@@ -29,6 +29,8 @@ export interface ApplyOptions {
 export interface ConnectorContext<Config = Record<string, unknown>> {
   connection: ConnectionView<Config>;
   logger: Logger;
+  /** Aborted when the hub shuts down (or a run is cancelled): stop paging and return or throw. */
+  signal?: AbortSignal;
 }
 
 /** One inbound HTTP delivery (webhook), body unparsed: signatures are over the exact bytes. */
@@ -39,12 +41,21 @@ export interface InboundRequest {
   rawBody: string;
 }
 
+/**
+ * What a verified delivery means. `deliveryId` is the source's id for the delivery, the same on
+ * every retry of it (Svix's `svix-id`, an event id): the engine applies one id once.
+ * `wake: true` asks the hub to run this connection's `pull()` now (the delivery is only a hint that
+ * the source's ordered feed has news).
+ */
 export type InboundResult =
-  | { deliveryId: string; commands: LifecycleCommandInput[]; occurredAt?: Date }
+  | { deliveryId: string; commands: LifecycleCommandInput[]; occurredAt?: Date; wake?: boolean }
   /** Verified but nothing to do (an event type the hub does not model). Acknowledged with 2xx. */
-  | { deliveryId: string; ignored: string };
+  | { deliveryId: string; ignored: string; wake?: boolean };
 
-/** The delivery's signature or freshness did not verify: answered 401 and nothing changes. */
+/**
+ * The delivery's signature or freshness did not verify: answered 401 and nothing changes. Say what
+ * to check in the message (which secret, which header); never echo secrets or signatures.
+ */
 export class VerificationError extends Error {
   constructor(message: string) {
     super(message);
@@ -60,9 +71,16 @@ export class PayloadError extends Error {
   }
 }
 
+// By name as well as by class: a partner package may bring its own copy of this module.
+export const isVerificationError = (error: unknown): error is Error => error instanceof VerificationError || (error as Error | null)?.name === 'VerificationError';
+export const isPayloadError = (error: unknown): error is Error => error instanceof PayloadError || (error as Error | null)?.name === 'PayloadError';
+
 export interface PullPage {
   commands: LifecycleCommandInput[];
-  /** Delivery id for the page (so a re-read page is a no-op); defaults to one derived from the cursor. */
+  /**
+   * Delivery id for the page, so a page applied twice (the hub stopped before saving the cursor)
+   * changes nothing. Defaults to one derived from the cursor read from and the cursor returned.
+   */
   deliveryId?: string;
   /** Where to continue from; persisted only after the page is applied. */
   cursor: string | null;
@@ -113,10 +131,23 @@ export interface ConnectorDefinition<Schema extends z.ZodType = z.ZodType> {
   endpoints?: { basePath: string; create(hub: ConnectorHub): Hono };
   /** Verifies one webhook delivery and translates it. Throw VerificationError or PayloadError. */
   inbound?(request: InboundRequest, ctx: ConnectorContext<z.infer<Schema>>): Promise<InboundResult>;
-  /** Reads the source's ordered feed after `cursor`. */
+  /**
+   * Reads the source's ordered feed after `cursor`; the hub polls it every PULL_INTERVAL_SECONDS
+   * (and when inbound returns `wake`). Nothing new, or a connection configured not to read the feed:
+   * return no commands and the same cursor, without calling the source.
+   */
   pull?(cursor: string | null, ctx: ConnectorContext<z.infer<Schema>>): Promise<PullPage>;
-  /** Lists everything at the source, for a first sync and reconciliation. */
+  /**
+   * Lists everything at the source, for a first sync and reconciliation: users first, then groups
+   * with their full member lists (replaceMembers). Each page is applied as it comes.
+   */
   backfill?(ctx: ConnectorContext<z.infer<Schema>>): AsyncIterable<BackfillPage>;
+  /**
+   * Of these source ids, the ones the source still has. Called after a backfill for the users it
+   * did not list (drift), before they are reported or deprovisioned: implement it when a listing
+   * can miss records that exist (offset pagination while records are deleted).
+   */
+  stillExists?(sourceIds: string[], ctx: ConnectorContext<z.infer<Schema>>): Promise<string[]>;
   /** Revokes a session or credential (or blocks a user) at the source. Throw to have it retried. */
   revoke?(target: RevocationTarget, ctx: ConnectorContext<z.infer<Schema>>): Promise<void>;
 }

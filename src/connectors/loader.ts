@@ -2,16 +2,16 @@ import { pathToFileURL } from 'node:url';
 import { resolve } from 'node:path';
 import { builtinConnectors } from '../../plugins/index.ts';
 import type { AnyConnector } from './contract.ts';
-import { ConnectorRegistry } from './registry.ts';
+import { ConnectorRegistry, connectorProblem } from './registry.ts';
 
-function looksLikeConnector(value: unknown): value is AnyConnector {
-  const v = value as Partial<AnyConnector> | null;
-  return !!v && typeof v.id === 'string' && typeof v.displayName === 'string' && typeof v.configSchema === 'object';
+/** A path (./x, ../x, /x, C:\x) or an npm package name. Paths resolve from the working directory. */
+function importTarget(specifier: string): string {
+  return /^(\.{1,2}[\\/]|[\\/]|[A-Za-z]:[\\/])/.test(specifier) ? pathToFileURL(resolve(specifier)).href : specifier;
 }
 
 /**
  * The built-in connectors plus each module named in LIFECYCLE_PLUGINS (an npm package name or a
- * path). A plugin that cannot be loaded stops startup with an error naming it.
+ * path). A plugin that cannot be loaded stops startup with an error naming it and saying why.
  */
 export async function loadConnectors(specifiers: readonly string[], extra: readonly AnyConnector[] = []): Promise<ConnectorRegistry> {
   const registry = new ConnectorRegistry();
@@ -19,17 +19,22 @@ export async function loadConnectors(specifiers: readonly string[], extra: reado
   for (const specifier of specifiers) {
     let loaded: Record<string, unknown>;
     try {
-      const target = specifier.startsWith('.') || specifier.startsWith('/') ? pathToFileURL(resolve(specifier)).href : specifier;
-      loaded = (await import(target)) as Record<string, unknown>;
+      loaded = (await import(importTarget(specifier))) as Record<string, unknown>;
     } catch (error) {
-      throw new Error(`plugin "${specifier}" (LIFECYCLE_PLUGINS) could not be loaded: ${(error as Error).message}`);
+      const message = (error as Error).message;
+      const hint = /Cannot find (module|package)|ERR_MODULE_NOT_FOUND/.test(`${(error as { code?: string }).code} ${message}`)
+        ? ` (install it next to the hub with npm, or give a path starting with ./ or /)`
+        : '';
+      throw new Error(`plugin "${specifier}" (LIFECYCLE_PLUGINS) could not be loaded: ${message}${hint}`);
     }
     const candidate = loaded.default ?? loaded.connector;
-    if (!looksLikeConnector(candidate)) {
+    if (candidate === undefined) {
       throw new Error(`plugin "${specifier}" (LIFECYCLE_PLUGINS) does not export a connector: export default defineConnector({ id, displayName, configSchema, ... })`);
     }
+    const problem = connectorProblem(candidate);
+    if (problem) throw new Error(`plugin "${specifier}" (LIFECYCLE_PLUGINS) is not a valid connector: ${problem}`);
     try {
-      registry.register(candidate);
+      registry.register(candidate as AnyConnector);
     } catch (error) {
       throw new Error(`plugin "${specifier}" (LIFECYCLE_PLUGINS): ${(error as Error).message}`);
     }

@@ -55,6 +55,8 @@ export const UpsertUser = z.object({
   profile: UserProfile,
   /** The source's active flag: false deprovisions, a change back to true reactivates. */
   active: z.boolean().optional(),
+  /** Why the source reports the user inactive ("banned at Clerk"): the deprovision's recorded reason. */
+  inactiveReason: optionalText(),
   /** merge: absent fields unchanged; replace: the profile is the whole record (SCIM PUT, full webhooks). */
   mode: z.enum(['merge', 'replace']).default('merge'),
   /** fail: an existing user (same sourceId, externalId or userName) is a CONFLICT (SCIM POST). */
@@ -102,7 +104,18 @@ export const DeleteGroup = z.object({ type: z.literal('deleteGroup'), group: Gro
 
 const members = z.array(UserRef).max(50_000);
 export const AddMembers = z.object({ type: z.literal('addMembers'), group: GroupRef, users: members, occurredAt });
-export const RemoveMembers = z.object({ type: z.literal('removeMembers'), group: GroupRef, users: members, occurredAt });
+export const RemoveMembers = z.object({
+  type: z.literal('removeMembers'),
+  group: GroupRef,
+  users: members,
+  /**
+   * A named user the hub does not know (yet). skip: nothing to remove (push protocols such as SCIM,
+   * whose source applies changes in order). fail: NOT_FOUND, so an unordered source (webhooks)
+   * retries once the user has arrived, and a late, older "added" cannot undo the removal.
+   */
+  ifUserAbsent: z.enum(['skip', 'fail']).default('skip'),
+  occurredAt,
+});
 export const ReplaceMembers = z.object({ type: z.literal('replaceMembers'), group: GroupRef, users: members, occurredAt });
 
 export const SetGroupMapping = z.object({
@@ -154,6 +167,27 @@ export const RegisterCredential = z.object({
   occurredAt,
 });
 
+/**
+ * A connection's sync (backfill) run reached a phase: recorded as an audit row and a lifecycle
+ * event (`sync.<phase>`). Issued by the hub's sync runner only (system actor), never by connectors.
+ */
+export const RecordSync = z.object({
+  type: z.literal('recordSync'),
+  connectionId: z.uuid(),
+  runId: z.uuid(),
+  phase: z.enum(['started', 'progress', 'completed', 'failed', 'drift_detected']),
+  processed: z.number().int().nonnegative(),
+  total: z.number().int().nonnegative().nullish(),
+  /** Users present here but gone at the source (drift_detected, completed). */
+  drifted: z.number().int().nonnegative().optional(),
+  driftedUsers: z.array(z.object({ userId: z.uuid(), sourceId: id, email: optionalText(320) })).max(1000).optional(),
+  /** True when the drifted users were deprovisioned (the connection's deprovisionOnDrift). */
+  deprovisioned: z.boolean().optional(),
+  /** Records the source sent that could not be applied, with why (completed). */
+  rejected: z.number().int().nonnegative().optional(),
+  error: optionalText(4000),
+});
+
 export const LifecycleCommand = z.discriminatedUnion('type', [
   UpsertUser,
   DeactivateUser,
@@ -170,6 +204,7 @@ export const LifecycleCommand = z.discriminatedUnion('type', [
   RegisterSession,
   EndSession,
   RegisterCredential,
+  RecordSync,
 ]);
 export type LifecycleCommand = z.infer<typeof LifecycleCommand>;
 /** What a connector builds: defaults may be left out. */

@@ -365,6 +365,9 @@ function entityKeys(connectionId: string | undefined, commands: readonly Lifecyc
       case 'setRoleSettings':
         keys.add('*');
         break;
+      case 'recordSync':
+        keys.add(`sync:${c.connectionId}`);
+        break;
       default:
         user(c.user);
     }

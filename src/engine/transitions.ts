@@ -5,6 +5,7 @@ import { canonicalJson } from './audit-chain.ts';
 import type { AuditDraft } from './audit-log.ts';
 import type { GroupRef, LifecycleCommand, UserProfile, UserRef } from './commands.ts';
 import { EngineError } from './errors.ts';
+import { LINKED_DEPROVISION_REASON, personKeyOf, type IdentityLinking, type LinkingSettings } from './identity-linking.ts';
 import { adminRole, computeRoles, ORG_WORKSPACE, sameRoles } from './roles.ts';
 import type { Actor, CommandResult, GroupRecord, MembershipRecord, UserRecord } from './types.ts';
 import type { ConnectionInfo, UnitOfWork } from './unit-of-work.ts';
@@ -32,6 +33,34 @@ const isStale = (stored: Date | null, at: Date) => stored !== null && at.getTime
 const laterOf = (a: Date | null, b: Date) => (a && a.getTime() > b.getTime() ? a : b);
 const same = (a: unknown, b: unknown) => canonicalJson(a) === canonicalJson(b);
 const lower = (s: string | null | undefined) => (s == null || s === '' ? null : s.toLowerCase());
+
+// Read once per unit of work, and only when a command needs it (keeps engine.ts's context query as is).
+const linkingByUnit = new WeakMap<UnitOfWork, Promise<LinkingSettings>>();
+function linkingOf(ctx: ApplyContext): Promise<LinkingSettings> {
+  let settings = linkingByUnit.get(ctx.uow);
+  if (!settings) {
+    settings = ctx.uow.tx
+      .query<{ mode: IdentityLinking; authoritativeConnectionId: string | null }>(
+        'SELECT identity_linking AS mode, authoritative_connection_id AS "authoritativeConnectionId" FROM organization WHERE id = $1',
+        [ctx.uow.organization.id],
+      )
+      .then(([row]) => row ?? { mode: 'NONE' as const, authoritativeConnectionId: null });
+    linkingByUnit.set(ctx.uow, settings);
+  }
+  return settings;
+}
+
+/** Users of other connections linked to this one (same person key), loaded and locked. */
+async function linkedUsers(ctx: ApplyContext, user: UserRecord, state: 'ACTIVE' | 'DEPROVISIONED'): Promise<UserRecord[]> {
+  if (!user.personKey) return [];
+  const rows = await ctx.uow.tx.query<{ id: string }>(
+    `SELECT id FROM directory_user WHERE organization_id = $1 AND person_key = $2 AND connection_id <> $3 AND state = $4::"UserState" ORDER BY id`,
+    [user.organizationId, user.personKey, user.connectionId, state],
+  );
+  if (!rows.length) return [];
+  await ctx.uow.loadUsers({ ids: rows.map((r) => r.id) });
+  return rows.map((r) => ctx.uow.user(r.id)).filter((u): u is UserRecord => !!u && u.state === state && u.personKey === user.personKey);
+}
 
 // ---- prefetch ----------------------------------------------------------------------------------
 
@@ -278,7 +307,7 @@ interface TransitionOutcome {
 }
 
 /** Deprovision: state, every session and credential revoked, memberships ended, roles dropped. */
-async function deprovision(ctx: ApplyContext, user: UserRecord, reason: string, at: Date, extra: Partial<UserRecord> = {}): Promise<TransitionOutcome> {
+async function deprovision(ctx: ApplyContext, user: UserRecord, reason: string, at: Date, extra: Partial<UserRecord> = {}, eventData: Record<string, unknown> = {}): Promise<TransitionOutcome> {
   const { uow } = ctx;
   const wasAdmin = user.isAdmin && user.state === 'ACTIVE';
   const warnings = wasAdmin ? await adminOrphanWarnings(ctx, [user.id], at) : [];
@@ -309,6 +338,7 @@ async function deprovision(ctx: ApplyContext, user: UserRecord, reason: string, 
   });
   const data = {
     reason,
+    ...eventData,
     warnings,
     previousRoles,
     endedMemberships,
@@ -322,6 +352,15 @@ async function deprovision(ctx: ApplyContext, user: UserRecord, reason: string, 
   for (const s of revoked.session) event(ctx, 'session.revoked', at, { userId: user.id, data: { sessionId: s.id, externalRef: s.externalRef, reason, upstream: s.upstream }, auditIndex });
   for (const c of revoked.credential) event(ctx, 'credential.revoked', at, { userId: user.id, data: { credentialId: c.id, kind: c.kind, externalRef: c.externalRef, reason, upstream: c.upstream }, auditIndex });
   if (Object.keys(previousRoles).length) event(ctx, 'role.changed', at, { userId: user.id, data: { from: previousRoles, to: {} }, auditIndex });
+
+  // One person, several sources: the authoritative source's leaver loses access everywhere.
+  const linking = user.personKey ? await linkingOf(ctx) : null;
+  if (linking && linking.mode !== 'NONE' && linking.authoritativeConnectionId === user.connectionId) {
+    for (const linked of await linkedUsers(ctx, user, 'ACTIVE')) {
+      const out = await deprovision(ctx, linked, LINKED_DEPROVISION_REASON, at, {}, { linkedFrom: { userId: user.id, connectionId: user.connectionId, personKey: user.personKey } });
+      warnings.push(...out.warnings);
+    }
+  }
   return { user: next, data, warnings };
 }
 
@@ -336,7 +375,33 @@ async function reactivate(ctx: ApplyContext, user: UserRecord, at: Date, extra: 
   const data = { restoredMemberships: restored.map((m) => m.groupId), roles: uow.user(user.id)!.roles, roleChanges: changes };
   const auditIndex = audit(ctx, { action: 'user.reactivated', targetType: 'user', targetId: user.id, data, warnings });
   event(ctx, 'user.reactivated', at, { userId: user.id, data, auditIndex });
+
+  // Undo what linking did, and only that: a linked user deprovisioned for its own reasons stays so.
+  const linking = user.personKey ? await linkingOf(ctx) : null;
+  if (linking && linking.mode !== 'NONE' && linking.authoritativeConnectionId === user.connectionId) {
+    for (const linked of await linkedUsers(ctx, user, 'DEPROVISIONED')) {
+      if (linked.deprovisionReason !== LINKED_DEPROVISION_REASON || !linked.sourceActive || linked.sourceDeletedAt) continue;
+      const out = await reactivate(ctx, linked, at);
+      warnings.push(...out.warnings);
+    }
+  }
   return { user: uow.user(user.id)!, data, warnings };
+}
+
+/**
+ * A user arriving (or re-keyed) in a non-authoritative connection whose linked person the
+ * authoritative connection has already deprovisioned starts deprovisioned.
+ */
+async function deprovisionIfPersonLeft(ctx: ApplyContext, user: UserRecord, at: Date): Promise<TransitionOutcome | null> {
+  if (!user.personKey || user.state !== 'ACTIVE') return null;
+  const linking = await linkingOf(ctx);
+  if (linking.mode === 'NONE' || !linking.authoritativeConnectionId || linking.authoritativeConnectionId === user.connectionId) return null;
+  const [authoritative] = await ctx.uow.tx.query<{ id: string; state: string }>(
+    'SELECT id, state FROM directory_user WHERE organization_id = $1 AND connection_id = $2 AND person_key = $3 ORDER BY (state = \'ACTIVE\') DESC, id LIMIT 1',
+    [user.organizationId, linking.authoritativeConnectionId, user.personKey],
+  );
+  if (!authoritative || authoritative.state === 'ACTIVE') return null;
+  return deprovision(ctx, user, LINKED_DEPROVISION_REASON, at, {}, { linkedFrom: { userId: authoritative.id, connectionId: linking.authoritativeConnectionId, personKey: user.personKey } });
 }
 
 // ---- command handlers ----------------------------------------------------------------------------
@@ -369,8 +434,9 @@ async function upsertUser(ctx: ApplyContext, cmd: Cmd<'upsertUser'>): Promise<Co
     const user = applyProfile(ctx, blankUser(ctx, connection, cmd.sourceId), cmd.profile, 'replace');
     checkUserKeys(ctx, user);
     Object.assign(user, { sourceUpdatedAt: at, sourceStateAt: at, sourceActive: cmd.active !== false });
+    user.personKey = personKeyOf((await linkingOf(ctx)).mode, user);
     if (cmd.active === false) {
-      Object.assign(user, { state: 'DEPROVISIONED', deprovisionedAt: uow.now, deprovisionReason: 'provisioned inactive by the source' });
+      Object.assign(user, { state: 'DEPROVISIONED', deprovisionedAt: uow.now, deprovisionReason: cmd.inactiveReason ?? 'provisioned inactive by the source' });
     } else {
       Object.assign(user, computeRoles([], [], uow.organization));
     }
@@ -378,7 +444,8 @@ async function upsertUser(ctx: ApplyContext, cmd: Cmd<'upsertUser'>): Promise<Co
     const data = { state: user.state, roles: user.roles, profile: summarize(user) };
     const auditIndex = audit(ctx, { action: 'user.provisioned', targetType: 'user', targetId: user.id, data });
     event(ctx, 'user.provisioned', at, { userId: user.id, data: { state: user.state, roles: user.roles }, auditIndex });
-    return { status: ctx.dryRun ? 'dry_run' : 'applied', user, changed: ['*'] };
+    const left = await deprovisionIfPersonLeft(ctx, user, at);
+    return { status: ctx.dryRun ? 'dry_run' : 'applied', user: left?.user ?? user, changed: ['*'], warnings: left?.warnings ?? [] };
   }
 
   const deleted = existing.sourceDeletedAt !== null;
@@ -407,6 +474,7 @@ async function upsertUser(ctx: ApplyContext, cmd: Cmd<'upsertUser'>): Promise<Co
     sourceStateAt: active !== undefined ? laterOf(existing.sourceStateAt, at) : existing.sourceStateAt,
     sourceActive: active ?? existing.sourceActive,
     lastSyncedAt: uow.now,
+    personKey: personKeyOf((await linkingOf(ctx)).mode, profiled),
   };
 
   let user = existing;
@@ -419,7 +487,7 @@ async function upsertUser(ctx: ApplyContext, cmd: Cmd<'upsertUser'>): Promise<Co
   } else {
     // Nothing to say, but the clocks move and the source confirmed the user (drift detection uses it).
     const next = { ...existing, ...bookkeeping };
-    const moved = next.sourceActive !== existing.sourceActive || next.sourceUpdatedAt !== existing.sourceUpdatedAt || next.sourceStateAt !== existing.sourceStateAt;
+    const moved = next.sourceActive !== existing.sourceActive || next.sourceUpdatedAt !== existing.sourceUpdatedAt || next.sourceStateAt !== existing.sourceStateAt || next.personKey !== existing.personKey;
     if (moved || !existing.lastSyncedAt || uow.now.getTime() - existing.lastSyncedAt.getTime() > 1000) {
       uow.setUser(next);
       user = next;
@@ -429,7 +497,7 @@ async function upsertUser(ctx: ApplyContext, cmd: Cmd<'upsertUser'>): Promise<Co
   const warnings: string[] = [];
   let transitioned = false;
   if (active === false && user.state === 'ACTIVE') {
-    const out = await deprovision(ctx, user, 'the source reports the user inactive', at);
+    const out = await deprovision(ctx, user, cmd.inactiveReason ?? 'the source reports the user inactive', at);
     user = out.user;
     warnings.push(...out.warnings);
     transitioned = true;
@@ -438,6 +506,14 @@ async function upsertUser(ctx: ApplyContext, cmd: Cmd<'upsertUser'>): Promise<Co
     user = out.user;
     warnings.push(...out.warnings);
     transitioned = true;
+  }
+  if (!transitioned && user.personKey !== existing.personKey) {
+    const out = await deprovisionIfPersonLeft(ctx, user, at);
+    if (out) {
+      user = out.user;
+      warnings.push(...out.warnings);
+      transitioned = true;
+    }
   }
   const applied = changed.length > 0 || transitioned || resurrect;
   return { status: applied ? (ctx.dryRun ? 'dry_run' : 'applied') : 'noop', user, changed, warnings };
@@ -524,6 +600,8 @@ async function deleteUser(ctx: ApplyContext, cmd: Cmd<'deleteUser'>): Promise<Co
       state: 'DELETED',
       // Erased: older profile updates arriving later must not write personal data back.
       sourceUpdatedAt: laterOf(user.sourceUpdatedAt, at),
+      // The person key is made of the email or externalId: personal data too.
+      personKey: null,
       userName: null, userNameKey: null, externalIdKey: null, email: null, emails: [], givenName: null, familyName: null,
       displayName: null, title: null, department: null, employeeNumber: null, manager: null, customAttributes: {}, sourceData: {},
     });
@@ -543,11 +621,13 @@ async function upsertGroup(ctx: ApplyContext, cmd: Cmd<'upsertGroup'>): Promise<
   const nameKey = lower(cmd.displayName);
   const nameHolder = nameKey ? uow.groupHoldingName(connection.id, nameKey, existing?.id) : undefined;
 
+  // Group names are unique per connection: a source renaming groups out of order retries this
+  // until the older holder of the name has been renamed (answered CONFLICT, not a constraint error).
+  const nameTaken = () =>
+    new EngineError('CONFLICT', `a group named "${cmd.displayName}" already exists in this connection`, { field: 'displayName', existingId: nameHolder!.sourceId });
   if (!existing) {
     if (cmd.ifAbsent === 'fail') throw new EngineError('NOT_FOUND', `group ${cmd.sourceId} not found`);
-    if (cmd.ifExists === 'fail' && nameHolder) {
-      throw new EngineError('CONFLICT', `a group named "${cmd.displayName}" already exists in this connection`, { field: 'displayName', existingId: nameHolder.sourceId });
-    }
+    if (nameHolder) throw nameTaken();
     const group: GroupRecord = {
       id: uuidv7(), organizationId: connection.organizationId, connectionId: connection.id, sourceId: cmd.sourceId,
       externalId: cmd.externalId ?? null, displayName: cmd.displayName, displayNameKey: nameKey, sourceData: cmd.sourceData ?? {},
@@ -564,6 +644,7 @@ async function upsertGroup(ctx: ApplyContext, cmd: Cmd<'upsertGroup'>): Promise<
   }
   if (isStale(existing.sourceUpdatedAt, at)) return { status: 'stale', group: existing };
   if (existing.deletedAt && cmd.ifAbsent === 'fail') throw new EngineError('NOT_FOUND', `group ${cmd.sourceId} not found`);
+  if (nameHolder) throw nameTaken();
   const next = {
     displayName: cmd.displayName,
     displayNameKey: nameKey,
@@ -621,13 +702,23 @@ async function changeMembers(ctx: ApplyContext, cmd: Cmd<'addMembers' | 'removeM
   const at = occurredAt(ctx, cmd);
   const found = await findGroup(ctx, cmd.group);
   if (found && isStale(found.sourceUpdatedAt, at) && found.deletedAt) return { status: 'stale', group: found };
+  // Nobody is a member of a deleted group: nothing to remove (and nothing to retry).
+  if (found?.deletedAt && cmd.type === 'removeMembers') return { status: 'noop', group: found };
   const group = await requireGroup(ctx, cmd.group);
 
   const users: UserRecord[] = [];
   for (const ref of cmd.users) {
     const user = await findUser(ctx, ref);
-    if (!user || user.state === 'DELETED') {
-      if (cmd.type === 'removeMembers') continue;
+    const deletedAtSource = !!user && !!ctx.connection && user.sourceDeletedAt !== null;
+    if (!user || user.state === 'DELETED' || (deletedAtSource && cmd.type !== 'removeMembers')) {
+      if (cmd.type === 'removeMembers' && (user || cmd.ifUserAbsent === 'skip')) continue;
+      // A change older than the user's deletion at the source is history: kept (suspended, as the
+      // deletion left it) when the record is kept, dropped when it was erased. A newer one names a
+      // user the source no longer has.
+      if (user && deletedAtSource && isStale(user.sourceStateAt, at)) {
+        if (user.state !== 'DELETED') users.push(user);
+        continue;
+      }
       throw new EngineError('NOT_FOUND', `user ${'sourceId' in ref ? ref.sourceId : ref.userId} not found`);
     }
     users.push(user);
@@ -653,8 +744,8 @@ async function changeMembers(ctx: ApplyContext, cmd: Cmd<'addMembers' | 'removeM
   };
   const remove = (userId: string) => {
     const m = uow.membership(group.id, userId);
-    if (!m && ctx.connection && cmd.occurredAt) {
-      // Removed before we saw it added (reordered delivery): a tombstone makes the late add stale.
+    if (!m && ctx.connection) {
+      // Removed before we saw it added: a tombstone makes the late, older "added" stale.
       uow.setMembership({ groupId: group.id, userId, organizationId: group.organizationId, suspendedAt: null, removedAt: uow.now, sourceUpdatedAt: at, createdAt: uow.now });
       return;
     }
@@ -788,12 +879,29 @@ async function endSession(ctx: ApplyContext, cmd: Cmd<'endSession'>): Promise<Co
   const user = await findUser(ctx, cmd.user);
   if (!user) return { status: 'noop' };
   const session = await uow.findSession('session', user.id, cmd.externalRef);
-  if (!session || session.revokedAt) return { status: 'noop', user };
   const reason = cmd.reason ?? 'ended at the source';
+  if (!session && ctx.connection) {
+    // Ended before we saw it start (unordered webhooks): record it ended, so the late
+    // "registered" finds it and changes nothing.
+    uow.addSession('session', {
+      id: uuidv7(), organizationId: user.organizationId, userId: user.id, connectionId: ctx.connection.id, externalRef: cmd.externalRef,
+      createdAt: uow.now, revokedAt: uow.now, revokedReason: reason, revocationStatus: 'CONFIRMED',
+    });
+    return { status: 'noop', user };
+  }
+  if (!session || session.revokedAt) return { status: 'noop', user };
   uow.revokeSession('session', session.id, reason, 'CONFIRMED');
   const auditIndex = audit(ctx, { action: 'session.ended', targetType: 'session', targetId: session.id, data: { userId: user.id, externalRef: cmd.externalRef, reason } });
   event(ctx, 'session.revoked', occurredAt(ctx, cmd), { userId: user.id, data: { sessionId: session.id, externalRef: cmd.externalRef, reason, endedAtSource: true }, auditIndex });
   return { status: ctx.dryRun ? 'dry_run' : 'applied', user };
+}
+
+async function recordSync(ctx: ApplyContext, cmd: Cmd<'recordSync'>): Promise<CommandResult> {
+  if (ctx.actor.type !== 'system') throw new EngineError('INVALID_COMMAND', 'recordSync is issued by the hub\'s sync runner only');
+  const { type: _t, connectionId, phase, ...data } = cmd;
+  const auditIndex = audit(ctx, { action: `sync.${phase}`, targetType: 'connection', targetId: connectionId, data: { ...data }, warnings: cmd.error ? [cmd.error] : [] });
+  ctx.uow.addEvent({ type: `sync.${phase}`, occurredAt: ctx.receivedAt, receivedAt: ctx.receivedAt, connectionId, deliveryId: ctx.deliveryId, data: { ...data }, auditIndex });
+  return { status: ctx.dryRun ? 'dry_run' : 'applied' };
 }
 
 function pick<T extends object>(row: T, keys: string[]): Record<string, unknown> {
@@ -834,5 +942,7 @@ export async function applyCommand(ctx: ApplyContext, cmd: LifecycleCommand): Pr
       return registerSession(ctx, cmd);
     case 'endSession':
       return endSession(ctx, cmd);
+    case 'recordSync':
+      return recordSync(ctx, cmd);
   }
 }

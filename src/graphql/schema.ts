@@ -8,6 +8,8 @@ import './types/session.ts';
 import './types/group.ts';
 import './types/audit.ts';
 import './types/api-key.ts';
+import './types/sync.ts';
+import './types/identity-linking.ts';
 
 export const schema = builder.toSchema({ sortSchema: false });
 

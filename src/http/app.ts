@@ -73,6 +73,10 @@ export function createApp(hub: Hub, yoga: Yoga): Hono {
   );
 
   app.post('/webhooks/:connectionId', bodyLimit({ maxSize: MAX_BODY_BYTES, onError: tooLarge }), (c) => handleWebhook(hub, c));
+  app.on(['GET', 'PUT', 'PATCH', 'DELETE'], '/webhooks/:connectionId', (c) => {
+    c.header('Allow', 'POST');
+    return c.json({ error: 'method_not_allowed', message: 'webhooks are delivered with POST' }, 405);
+  });
 
   const connectorApi = connectorHub(hub);
   for (const connector of hub.registry.list()) {

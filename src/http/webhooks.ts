@@ -1,62 +1,108 @@
 // POST /webhooks/:connectionId — one inbound delivery: the connection's connector verifies and
 // translates it, the lifecycle engine applies the commands. The status tells the sender whether
-// to retry: 2xx done (or a duplicate), 4xx never retry, 409/503 retry later.
+// to retry (Svix, WorkOS and most senders retry any non-2xx):
+//   200  applied, nothing to do, a duplicate, or a dry run (test mode)
+//   400  not a payload this connector understands        never succeeds as sent
+//   401  signature or timestamp did not verify           nothing changed
+//   404  no connection at this URL                        fix the URL at the sender
+//   409  names something not here yet (reordered)        succeeds on a later retry
+//   422  the connector produced an invalid change         a connector bug; nothing changed
+//   503  paused, database busy or connector not loaded  retry after Retry-After
+// Every answer to a known connection is also recorded in its request log (connection.requestLog).
 import type { Context } from 'hono';
 import { loadConnectionView } from '../admin/connections.ts';
-import { PayloadError, VerificationError } from '../connectors/contract.ts';
+import { isPayloadError, isVerificationError } from '../connectors/contract.ts';
+import { isTransientDatabaseError } from '../db/sql.ts';
 import { EngineError } from '../engine/errors.ts';
 import type { Hub } from '../hub.ts';
+import { connectorHub } from './app.ts';
+
+interface Answer {
+  status: 200 | 400 | 401 | 404 | 409 | 422 | 500 | 503;
+  body: Record<string, unknown>;
+  retryAfter?: number;
+  error?: string;
+}
+
+const fail = (status: Answer['status'], code: string, message: string, retryAfter?: number): Answer => ({ status, body: { error: code, message }, error: message, retryAfter });
 
 export async function handleWebhook(hub: Hub, c: Context): Promise<Response> {
   const connectionId = c.req.param('connectionId') ?? '';
   const started = performance.now();
+  const receivedAt = new Date();
   const requestId = c.get('requestId' as never) as string;
-  const connection = await loadConnectionView({ sql: hub.db.sql, box: hub.box }, connectionId).catch(() => null);
-  const connector = connection ? hub.registry.get(connection.provider) : undefined;
-  if (!connection || !connector?.inbound) return c.json({ error: 'not_found', message: 'no webhook connection at this URL' }, 404);
 
-  const log = (status: number, error?: string) =>
-    hub.logger[status >= 500 ? 'error' : status >= 400 ? 'warn' : 'debug']({ requestId, connectionId, provider: connection.provider, status, error, ms: Math.round(performance.now() - started) }, 'webhook');
+  let connection: Awaited<ReturnType<typeof loadConnectionView>>;
+  try {
+    connection = await loadConnectionView({ sql: hub.db.sql, box: hub.box }, connectionId);
+  } catch (error) {
+    hub.logger.error({ err: error, requestId, connectionId }, 'webhook: could not load the connection');
+    const answer = isTransientDatabaseError(error)
+      ? fail(503, 'unavailable', 'the database is unavailable; retry shortly', 5)
+      : fail(500, 'internal', 'the connection could not be loaded; retry later');
+    return respond(c, answer);
+  }
+  if (!connection) {
+    return respond(c, fail(404, 'not_found', 'no connection receives webhooks at this URL: copy the connection\'s webhookUrl again (the connection may have been deleted)'));
+  }
+
+  const record = (answer: Answer) => {
+    const durationMs = Math.round(performance.now() - started);
+    connectorHub(hub).logRequest(connection.id, {
+      requestId, method: 'POST', path: `/webhooks/${connection.id}`, status: answer.status, durationMs, client: connection.provider, error: answer.error ?? null,
+    });
+    const level = answer.status >= 500 ? 'error' : answer.status >= 400 ? 'warn' : 'debug';
+    hub.logger[level]({ requestId, connectionId, provider: connection.provider, status: answer.status, error: answer.error, ms: durationMs }, 'webhook');
+    return respond(c, answer);
+  };
+
+  const connector = hub.registry.get(connection.provider);
+  if (!connector) {
+    return record(fail(503, 'connector_not_loaded', `the "${connection.provider}" connector is not loaded on this server: add its package to LIFECYCLE_PLUGINS and restart; the sender's retries will then be applied`, 300));
+  }
+  if (!connector.inbound) {
+    return record(fail(404, 'not_found', `${connector.displayName} connections do not receive webhooks`));
+  }
+
   const rawBody = await c.req.text();
   try {
     const result = await connector.inbound(
       { method: c.req.method, url: c.req.url, headers: c.req.raw.headers, rawBody },
       { connection, logger: hub.logger.child({ connectionId, provider: connection.provider }) },
     );
+    if (result.wake) hub.sync.wake(connection.id);
     if ('ignored' in result) {
-      log(200);
-      return c.json({ status: 'ignored', deliveryId: result.deliveryId, reason: result.ignored }, 200);
+      return record({ status: 200, body: { status: 'ignored', deliveryId: result.deliveryId, reason: result.ignored } });
     }
     const outcome = await hub.engine.execute({
       connectionId,
       deliveryId: result.deliveryId,
+      receivedAt,
       actor: { type: 'connection', connectionId },
       commands: result.commands,
     });
-    log(200);
-    return c.json({ status: outcome.status, deliveryId: result.deliveryId, events: outcome.events.length }, 200);
+    return record({ status: 200, body: { status: outcome.status, deliveryId: result.deliveryId, events: outcome.events.length } });
   } catch (error) {
-    if (error instanceof VerificationError) {
-      log(401, error.message);
-      return c.json({ error: 'invalid_signature', message: error.message }, 401);
-    }
-    if (error instanceof PayloadError) {
-      log(400, error.message);
-      return c.json({ error: 'invalid_payload', message: error.message }, 400);
-    }
-    if (error instanceof EngineError) {
-      if (error.retryable) {
-        log(503, error.message);
-        c.header('Retry-After', String(error.details.retryAfterSeconds ?? 30));
-        return c.json({ error: error.code.toLowerCase(), message: error.message }, 503);
-      }
-      // A delivery naming something not there yet (reordered): the sender's retry will apply it.
-      const status = error.code === 'NOT_FOUND' || error.code === 'CONFLICT' || error.code === 'PRECONDITION_FAILED' ? 409 : 422;
-      log(status, error.message);
-      return c.json({ error: error.code.toLowerCase(), message: error.message }, status);
-    }
-    log(500, (error as Error).message);
-    hub.logger.error({ err: error, requestId, connectionId }, 'webhook failed');
-    return c.json({ error: 'internal', message: 'the delivery could not be processed; it will succeed on retry if the cause was transient' }, 500);
+    return record(answerFor(error, connector.displayName, hub, requestId));
   }
+}
+
+function answerFor(error: unknown, displayName: string, hub: Hub, requestId: string): Answer {
+  if (isVerificationError(error)) return fail(401, 'invalid_signature', (error as Error).message);
+  if (isPayloadError(error)) return fail(400, 'invalid_payload', (error as Error).message);
+  if (error instanceof EngineError) {
+    if (error.retryable) return fail(503, error.code.toLowerCase(), error.message, error.details.retryAfterSeconds ?? 30);
+    if (error.code === 'NOT_FOUND' || error.code === 'CONFLICT' || error.code === 'PRECONDITION_FAILED') {
+      // A delivery naming something not there yet (reordered): the sender's retry will apply it.
+      return fail(409, error.code.toLowerCase(), `${error.message}; not applied now: it will be when the sender retries after the change it depends on has arrived`);
+    }
+    return fail(422, error.code.toLowerCase(), `the ${displayName} connector produced a change the hub refuses (${error.message}); nothing was applied. This is a connector bug: report it with this delivery`);
+  }
+  hub.logger.error({ err: error, requestId }, 'webhook failed');
+  return fail(500, 'internal', 'the delivery could not be processed; nothing was applied. It will succeed on retry if the cause was transient');
+}
+
+function respond(c: Context, answer: Answer): Response {
+  if (answer.retryAfter) c.header('Retry-After', String(answer.retryAfter));
+  return c.json(answer.body, answer.status);
 }

@@ -1,0 +1,146 @@
+// The pull poller: for every active connection whose connector reads an ordered feed (`pull`), read
+// the pages after the saved cursor, apply each through the engine, then save the cursor the page
+// returned. The cursor only moves after its page is committed, so a crash re-reads a page (its
+// delivery id makes that a no-op) and never skips one. Polled on an interval; a webhook can wake a
+// connection at once. One poller per connection across instances (ConnectionLocks).
+import { createHash } from 'node:crypto';
+import { loadConnectionView } from '../admin/connections.ts';
+import type { AnyConnector } from '../connectors/contract.ts';
+import { EngineError } from '../engine/errors.ts';
+import type { Hub } from '../hub.ts';
+import type { ConnectionLocks } from './locks.ts';
+
+/** Errors the poller records start with this, so a later good read can clear its own (and only its own). */
+const FEED_ERROR_PREFIX = 'reading ';
+
+export interface PullOptions {
+  intervalMs: number;
+  /** Most pages read per connection per round, so one busy feed cannot starve the others. */
+  maxPagesPerRound: number;
+}
+
+/** The delivery id of a page read from `from` that ended at `to`: equal only for the same page. */
+export function pullDeliveryId(from: string | null, to: string | null): string {
+  const id = `pull:${from ?? ''}>${to ?? ''}`;
+  return id.length <= 200 ? id : `pull:sha256:${createHash('sha256').update(id).digest('hex')}`;
+}
+
+export class PullPoller {
+  private timer: NodeJS.Timeout | undefined;
+  private readonly running = new Map<string, Promise<void>>();
+  private readonly again = new Set<string>();
+  private stopped = false;
+
+  constructor(
+    private readonly hub: Hub,
+    private readonly locks: ConnectionLocks,
+    private readonly options: PullOptions,
+    private readonly signal: AbortSignal,
+  ) {}
+
+  private pullConnectors(): AnyConnector[] {
+    return this.hub.registry.list().filter((c) => typeof c.pull === 'function');
+  }
+
+  start() {
+    if (!this.pullConnectors().length) return;
+    const tick = () => void this.round().catch((error: unknown) => this.hub.logger.warn({ err: error }, 'pull round failed'));
+    this.timer = setInterval(tick, this.options.intervalMs);
+    this.timer.unref();
+    setTimeout(tick, 0).unref();
+  }
+
+  async stop() {
+    this.stopped = true;
+    clearInterval(this.timer);
+    await Promise.allSettled([...this.running.values()]);
+  }
+
+  /** Every active connection with a feed, one after another. */
+  async round() {
+    const providers = this.pullConnectors().map((c) => c.id);
+    if (!providers.length || this.stopped) return;
+    const rows = await this.hub.db.sql.query<{ id: string }>(`SELECT id FROM directory_connection WHERE provider = ANY($1::text[]) AND status = 'ACTIVE' ORDER BY id`, [providers]);
+    for (const { id } of rows) {
+      if (this.stopped) return;
+      await this.pull(id);
+    }
+  }
+
+  /** Reads this connection's feed now (or right after the read in progress). */
+  wake(connectionId: string) {
+    if (this.stopped) return;
+    if (this.running.has(connectionId)) this.again.add(connectionId);
+    else void this.pull(connectionId);
+  }
+
+  /** Reads the connection's feed until it has nothing newer (or the round's page budget is spent). */
+  pull(connectionId: string): Promise<void> {
+    const current = this.running.get(connectionId);
+    if (current) {
+      this.again.add(connectionId);
+      return current;
+    }
+    const task = (async () => {
+      try {
+        do {
+          this.again.delete(connectionId);
+          await this.locks.tryWith('pull', connectionId, () => this.readFeed(connectionId));
+        } while (this.again.has(connectionId) && !this.stopped);
+      } finally {
+        this.running.delete(connectionId);
+      }
+    })();
+    this.running.set(connectionId, task);
+    return task;
+  }
+
+  private async readFeed(connectionId: string) {
+    const sql = this.hub.db.sql;
+    let connector: AnyConnector | undefined;
+    try {
+      for (let pages = 0; pages < this.options.maxPagesPerRound && !this.stopped; pages++) {
+        const connection = await loadConnectionView({ sql, box: this.hub.box }, connectionId);
+        if (!connection || connection.status !== 'ACTIVE') return;
+        connector = this.hub.registry.get(connection.provider);
+        if (!connector?.pull) return;
+        const logger = this.hub.logger.child({ connectionId, provider: connection.provider });
+        const page = await connector.pull(connection.cursor, { connection, logger, signal: this.signal });
+        // Nothing new (or a connection that does not read its feed): leave the connection as it is,
+        // but a read that works again clears the error an earlier read recorded.
+        if (!page.commands.length && page.cursor === connection.cursor) {
+          await sql.query(`UPDATE directory_connection SET last_error = NULL, last_error_at = NULL WHERE id = $1 AND last_error LIKE $2`, [connectionId, `${FEED_ERROR_PREFIX}%`]);
+          return;
+        }
+        if (page.commands.length) {
+          await this.hub.engine.execute({
+            connectionId,
+            deliveryId: page.deliveryId ?? pullDeliveryId(connection.cursor, page.cursor),
+            actor: { type: 'connection', connectionId },
+            commands: page.commands,
+          });
+        }
+        // Compare-and-set: a cursor someone else moved (another instance, an admin reset) is theirs.
+        const moved = await sql.query(
+          `UPDATE directory_connection SET cursor = $2, last_synced_at = now(), last_error = NULL, last_error_at = NULL, updated_at = now()
+           WHERE id = $1 AND cursor IS NOT DISTINCT FROM $3 RETURNING id`,
+          [connectionId, page.cursor, connection.cursor],
+        );
+        if (!moved.length || !page.hasMore) return;
+      }
+    } catch (error) {
+      if (this.stopped && this.signal.aborted) return;
+      const name = connector?.displayName ?? 'the source';
+      const why = (error as Error).message;
+      const message =
+        error instanceof EngineError && error.code === 'NOT_FOUND'
+          ? `${FEED_ERROR_PREFIX}${name}'s feed stopped at the saved position: ${why}. Run syncConnection to import everything; the feed then resumes from the same position`
+          : error instanceof EngineError && error.code === 'CONNECTION_PAUSED'
+            ? null
+            : `${FEED_ERROR_PREFIX}${name}'s feed failed: ${why}. The hub retries every ${Math.round(this.options.intervalMs / 1000)} s from the last saved position; if it persists, check the connection's credentials and API URL`;
+      if (!message) return;
+      this.hub.logger.warn({ err: error, connectionId }, 'pull failed');
+      await sql.query('UPDATE directory_connection SET last_error = $2, last_error_at = now(), updated_at = now() WHERE id = $1', [connectionId, message.slice(0, 4000)]).catch(() => {});
+    }
+  }
+}

@@ -29,6 +29,13 @@ export interface ApplyOptions {
 export interface ConnectorContext<Config = Record<string, unknown>> {
   connection: ConnectionView<Config>;
   logger: Logger;
+  /**
+   * Source ids of this connection's users or groups not deleted at the source, optionally only those
+   * whose sourceData contains `sourceData` (e.g. `{ directory_id }`). Read-only. For the rare event
+   * that names a whole scope instead of its members (WorkOS dsync.deleted: a directory is gone and
+   * no per-user events follow).
+   */
+  knownSourceIds?(kind: 'user' | 'group', sourceData?: Record<string, string>): Promise<string[]>;
 }
 
 /** One inbound HTTP delivery (webhook), body unparsed: signatures are over the exact bytes. */
@@ -41,8 +48,12 @@ export interface InboundRequest {
 
 export type InboundResult =
   | { deliveryId: string; commands: LifecycleCommandInput[]; occurredAt?: Date }
-  /** Verified but nothing to do (an event type the hub does not model). Acknowledged with 2xx. */
-  | { deliveryId: string; ignored: string };
+  /**
+   * Verified but nothing to do (an event type the hub does not model). Acknowledged with 2xx.
+   * `wake`: the delivery only signals that the source changed; the hub should read the connector's
+   * ordered feed (`pull`) now rather than at the next poll (WorkOS with `useEventsApi`).
+   */
+  | { deliveryId: string; ignored: string; wake?: boolean };
 
 /** The delivery's signature or freshness did not verify: answered 401 and nothing changes. */
 export class VerificationError extends Error {

@@ -3,6 +3,7 @@
 // to retry: 2xx done (or a duplicate), 4xx never retry, 409/503 retry later.
 import type { Context } from 'hono';
 import { loadConnectionView } from '../admin/connections.ts';
+import { connectorContext } from '../connectors/context.ts';
 import { PayloadError, VerificationError } from '../connectors/contract.ts';
 import { EngineError } from '../engine/errors.ts';
 import type { Hub } from '../hub.ts';
@@ -19,13 +20,15 @@ export async function handleWebhook(hub: Hub, c: Context): Promise<Response> {
     hub.logger[status >= 500 ? 'error' : status >= 400 ? 'warn' : 'debug']({ requestId, connectionId, provider: connection.provider, status, error, ms: Math.round(performance.now() - started) }, 'webhook');
   const rawBody = await c.req.text();
   try {
+    const { tokenHash: _t, ...view } = connection;
     const result = await connector.inbound(
       { method: c.req.method, url: c.req.url, headers: c.req.raw.headers, rawBody },
-      { connection, logger: hub.logger.child({ connectionId, provider: connection.provider }) },
+      connectorContext({ sql: hub.db.sql, logger: hub.logger }, view),
     );
     if ('ignored' in result) {
       log(200);
-      return c.json({ status: 'ignored', deliveryId: result.deliveryId, reason: result.ignored }, 200);
+      // wake: the connector's ordered feed (pull) holds the change; a pull runner reads it.
+      return c.json({ status: 'ignored', deliveryId: result.deliveryId, reason: result.ignored, ...(result.wake ? { wake: true } : {}) }, 200);
     }
     const outcome = await hub.engine.execute({
       connectionId,

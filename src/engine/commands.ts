@@ -102,7 +102,14 @@ export const DeleteGroup = z.object({ type: z.literal('deleteGroup'), group: Gro
 
 const members = z.array(UserRef).max(50_000);
 export const AddMembers = z.object({ type: z.literal('addMembers'), group: GroupRef, users: members, occurredAt });
-export const RemoveMembers = z.object({ type: z.literal('removeMembers'), group: GroupRef, users: members, occurredAt });
+export const RemoveMembers = z.object({
+  type: z.literal('removeMembers'),
+  group: GroupRef,
+  users: members,
+  /** A user never seen here: skip it, or fail with NOT_FOUND so the source's retry applies the removal once the user exists. */
+  unknownUsers: z.enum(['skip', 'fail']).default('skip'),
+  occurredAt,
+});
 export const ReplaceMembers = z.object({ type: z.literal('replaceMembers'), group: GroupRef, users: members, occurredAt });
 
 export const SetGroupMapping = z.object({

@@ -1,6 +1,7 @@
 // The connectors that ship with Lifecycle Hub. Partner connectors load from npm packages named in
 // LIFECYCLE_PLUGINS (see plugins/README.md).
 import type { AnyConnector } from '../src/connectors/contract.ts';
+import { stytchConnector } from './stytch/index.ts';
 import { workosConnector } from './workos/index.ts';
 
-export const builtinConnectors: AnyConnector[] = [workosConnector];
+export const builtinConnectors: AnyConnector[] = [workosConnector, stytchConnector];

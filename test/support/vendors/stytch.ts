@@ -145,6 +145,8 @@ export interface StytchState {
   members: StytchMemberWire[];
   scimGroups: Array<{ group_id: string; group_name: string; organization_id: string; connection_id: string }>;
   sessions: Array<{ member_session_id: string; member_id: string; organization_id: string }>;
+  /** Answer at most this many results per page whatever `limit` asks (an API may), to exercise cursors. */
+  pageSizeCap: number;
 }
 
 export interface StytchStandIn extends StandIn {
@@ -168,7 +170,7 @@ const cursorOf = (offset: number) => Buffer.from(JSON.stringify({ offset })).toS
 const offsetOf = (cursor: unknown) => (typeof cursor === 'string' && cursor ? (JSON.parse(Buffer.from(cursor, 'base64url').toString()) as { offset: number }).offset : 0);
 
 export async function startStytchStandIn(options: { projectId: string; secret: string; state?: Partial<StytchState> }): Promise<StytchStandIn> {
-  const state: StytchState = { organizations: new Map(), members: [], scimGroups: [], sessions: [], ...options.state };
+  const state: StytchState = { organizations: new Map(), members: [], scimGroups: [], sessions: [], pageSizeCap: 1000, ...options.state };
   const faults = new Map<string, { status: number; body: Record<string, unknown> }>();
   const requests: RecordedRequest[] = [];
   const app = new Hono();
@@ -198,8 +200,9 @@ export async function startStytchStandIn(options: { projectId: string; secret: s
       (m) => body.organization_ids.includes(m.organization_id) && (statuses ? statuses.includes(m.status) : m.status !== 'deleted') && (!ids || ids.includes(m.member_id)),
     );
     const offset = offsetOf(body.cursor);
-    const page = matching.slice(offset, offset + limit);
-    const next = offset + limit < matching.length ? cursorOf(offset + limit) : undefined;
+    const size = Math.min(limit, state.pageSizeCap);
+    const page = matching.slice(offset, offset + size);
+    const next = offset + size < matching.length ? cursorOf(offset + size) : undefined;
     const organizations = Object.fromEntries([...new Set(page.map((m) => m.organization_id))].map((id) => [id, state.organizations.get(id) ?? stytchOrganization(id)]));
     return json(c, { request_id: requestId(), status_code: 200, members: page, results_metadata: { total: matching.length, ...(next ? { next_cursor: next } : {}) }, organizations });
   });
@@ -207,7 +210,7 @@ export async function startStytchStandIn(options: { projectId: string; secret: s
   app.get('/v1/b2b/scim/:organizationId/connection/:connectionId', (c) => {
     const q = new URL(c.req.url).searchParams;
     const groups = state.scimGroups.filter((g) => g.organization_id === c.req.param('organizationId') && g.connection_id === c.req.param('connectionId'));
-    const limit = Number(q.get('limit') ?? 100);
+    const limit = Math.min(Number(q.get('limit') ?? 100), state.pageSizeCap);
     const offset = offsetOf(q.get('cursor'));
     const next = offset + limit < groups.length ? cursorOf(offset + limit) : undefined;
     return json(c, { request_id: requestId(), status_code: 200, scim_groups: groups.slice(offset, offset + limit), ...(next ? { next_cursor: next } : {}) });

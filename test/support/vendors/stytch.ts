@@ -2,10 +2,11 @@
 // the recorded fixtures (test/fixtures/stytch), and a stand-in of the Stytch API that the `stytch`
 // SDK is pointed at (members search, SCIM groups, sessions revoke), with request recording.
 // Reusable by the connector conformance kit (Clerk's webhooks are Svix-signed the same way).
-import { createHmac, randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Hono, type Context } from 'hono';
 import { startStandIn, type RecordedRequest, type StandIn } from './stand-in.ts';
+import { signSvixDelivery, svixSecret } from './svix.ts';
 
 const FIXTURES = new URL('../../fixtures/stytch/', import.meta.url);
 
@@ -13,34 +14,11 @@ export function stytchFixture<T = any>(name: string): T {
   return JSON.parse(readFileSync(new URL(`${name}.json`, FIXTURES), 'utf8')) as T;
 }
 
-/** A fresh Svix signing secret: "whsec_" + base64 of 24 random bytes. */
-export function svixSecret(): string {
-  return `whsec_${randomBytes(24).toString('base64')}`;
-}
-
 /**
- * Svix's scheme (Stytch webhooks): `svix-signature: v1,<base64 HMAC-SHA256(base64-decoded secret
- * after "whsec_", "<svix-id>.<svix-timestamp>.<raw body>")>`, timestamp in Unix seconds. Written
- * with node:crypto, independently of the svix library. `headerNames: "webhook"` sends the Standard
- * Webhooks names (`webhook-id`, …) instead; `otherSignatures` are added first (key rotation).
+ * Stytch's webhooks are Svix's: `signStytchDelivery` is `signSvixDelivery` (test/support/vendors/svix.ts).
  */
-export function signStytchDelivery(
-  body: string,
-  secret: string,
-  options: { msgId?: string; timestamp?: number; headerNames?: 'svix' | 'webhook'; otherSignatures?: string[] } = {},
-): Record<string, string> {
-  const id = options.msgId ?? `msg_${randomBytes(12).toString('hex')}`;
-  const timestamp = options.timestamp ?? Math.floor(Date.now() / 1000);
-  const key = Buffer.from(secret.replace(/^whsec_/, ''), 'base64');
-  const signature = createHmac('sha256', key).update(`${id}.${timestamp}.${body}`, 'utf8').digest('base64');
-  const prefix = options.headerNames ?? 'svix';
-  return {
-    [`${prefix}-id`]: id,
-    [`${prefix}-timestamp`]: String(timestamp),
-    [`${prefix}-signature`]: [...(options.otherSignatures ?? []), `v1,${signature}`].join(' '),
-    'content-type': 'application/json',
-  };
-}
+export const signStytchDelivery = signSvixDelivery;
+export { svixSecret };
 
 // ---- payload builders -----------------------------------------------------------------------------
 

@@ -39,8 +39,11 @@ function outsideConnection(event: WorkosEventView, config: WorkosConfig): string
   return null;
 }
 
-/** Commands for one event, or why there are none. `createdHere`: users the same pull page creates before it. */
-async function commandsFor(event: WorkosEventView, ctx: Ctx, createdHere: Map<string, Set<string>> = new Map()): Promise<{ commands: LifecycleCommandInput[] } | { ignored: string }> {
+/** Users and groups a pull page creates before a later event of the same page (not applied yet). */
+type CreatedHere = Map<string, { users: Set<string>; groups: Set<string> }>;
+
+/** Commands for one event, or why there are none. */
+async function commandsFor(event: WorkosEventView, ctx: Ctx, createdHere: CreatedHere = new Map()): Promise<{ commands: LifecycleCommandInput[] } | { ignored: string }> {
   const outside = outsideConnection(event, ctx.connection.config);
   if (outside) return { ignored: outside };
   const translation = translateEvent(event);
@@ -53,10 +56,11 @@ async function commandsFor(event: WorkosEventView, ctx: Ctx, createdHere: Map<st
     return { ignored: `directory ${directoryId} deleted, but its users could not be listed here` };
   }
   const scope = { directory_id: directoryId };
-  const users = new Set([...(await ctx.knownSourceIds('user', scope)), ...(createdHere.get(directoryId) ?? [])]);
-  const groups = await ctx.knownSourceIds('group', scope);
-  ctx.logger.warn({ directoryId, users: users.size, groups: groups.length }, 'WorkOS directory deleted: deleting its users and groups here');
-  return { commands: directoryDeletedCommands(directoryId, at, [...users], groups) };
+  const here = createdHere.get(directoryId);
+  const users = new Set([...(await ctx.knownSourceIds('user', scope)), ...(here?.users ?? [])]);
+  const groups = new Set([...(await ctx.knownSourceIds('group', scope)), ...(here?.groups ?? [])]);
+  ctx.logger.warn({ directoryId, users: users.size, groups: groups.size }, 'WorkOS directory deleted: deleting its users and groups here');
+  return { commands: directoryDeletedCommands(directoryId, at, [...users], [...groups]) };
 }
 
 async function* listAll<T>(fetchPage: (after: string | undefined) => Promise<{ data: T[]; listMetadata: { after?: string | null } }>): AsyncGenerator<T[]> {
@@ -107,7 +111,7 @@ export const workosConnector = defineConnector({
       ...(config.organizationId ? { organizationId: config.organizationId } : {}),
     });
     const commands: LifecycleCommandInput[] = [];
-    const createdHere = new Map<string, Set<string>>();
+    const createdHere: CreatedHere = new Map();
     for (const raw of page.data) {
       const event = eventFromSdk(raw);
       const result = await commandsFor(event, ctx, createdHere);
@@ -116,9 +120,12 @@ export const workosConnector = defineConnector({
         continue;
       }
       commands.push(...result.commands);
-      if (event.type === 'dsync.user.created' || event.type === 'dsync.user.updated') {
-        const set = createdHere.get(event.user.directoryId) ?? new Set<string>();
-        createdHere.set(event.user.directoryId, set.add(event.user.id));
+      const directory = directoryOf(event);
+      if (directory) {
+        const here = createdHere.get(directory) ?? { users: new Set<string>(), groups: new Set<string>() };
+        createdHere.set(directory, here);
+        if ('user' in event) here.users.add(event.user.id);
+        if ('group' in event) here.groups.add(event.group.id);
       }
     }
     const first = page.data[0]?.id;

@@ -214,6 +214,31 @@ describe('WorkOS pull through events.listEvents (useEventsApi)', () => {
     expect((await t.hub.db.prisma.directoryUser.findFirstOrThrow({ where: { connectionId: c.connectionId, email: 'alan@northwind.example' } })).state).toBe('DEPROVISIONED');
   });
 
+  it('applies dsync.deleted from the feed to the users and groups held and to those created earlier in the same page', async () => {
+    resetApi();
+    const c = await connect({ directoryId: DIRECTORY, useEventsApi: true });
+    const held = workosUser({ directoryId: DIRECTORY, organizationId: ORG, email: 'held@northwind.example', firstName: 'Held', lastName: 'Before', updatedAt: '2026-03-10T09:00:00.000Z' });
+    api.state.events.push(workosEvent('dsync.user.created', held, { createdAt: '2026-03-10T09:00:00.000Z' }));
+    const first = await workosConnector.pull!(null, c.ctx);
+    await c.apply(first.commands, first.deliveryId);
+
+    const fresh = workosUser({ directoryId: DIRECTORY, organizationId: ORG, email: 'fresh@northwind.example', firstName: 'Fresh', lastName: 'Join', updatedAt: '2026-03-10T10:00:00.000Z' });
+    const team = workosGroup({ directoryId: DIRECTORY, organizationId: ORG, name: 'Team', updatedAt: '2026-03-10T10:00:00.000Z' });
+    api.state.events.push(
+      workosEvent('dsync.user.created', fresh, { createdAt: '2026-03-10T10:00:00.000Z' }),
+      workosEvent('dsync.group.created', team, { createdAt: '2026-03-10T10:00:01.000Z' }),
+      workosEvent('dsync.deleted', { ...workosFixture('dsync.deleted').data, id: DIRECTORY }, { createdAt: '2026-03-10T11:00:00.000Z' }),
+    );
+    const page = await workosConnector.pull!(first.cursor, c.ctx);
+    await c.apply(page.commands, page.deliveryId);
+    const users = await t.hub.db.prisma.directoryUser.findMany({ where: { connectionId: c.connectionId }, orderBy: { email: 'asc' } });
+    expect(users.map((u) => [u.email, u.state, u.sourceDeletedAt !== null])).toEqual([
+      ['fresh@northwind.example', 'DEPROVISIONED', true],
+      ['held@northwind.example', 'DEPROVISIONED', true],
+    ]);
+    expect((await t.hub.db.prisma.directoryGroup.findFirstOrThrow({ where: { connectionId: c.connectionId } })).deletedAt).not.toBeNull();
+  });
+
   it('applies a group deleted in the feed before the removals of its members without stalling the feed', async () => {
     resetApi();
     const c = await connect({ directoryId: DIRECTORY, useEventsApi: true });

@@ -108,7 +108,7 @@ export function translateEvent(event: StytchEvent, organizationId: string): Tran
         const users = [{ sourceId: memberId }];
         if (event.action === 'member_delete') {
           // A member not seen yet is refused (409) so the removal is retried once it exists.
-          return { commands: [{ type: 'removeMembers', group: { sourceId: groupId }, users, unknownUsers: 'fail', occurredAt: at }] };
+          return { commands: [{ type: 'removeMembers', group: { sourceId: groupId }, users, ifUserAbsent: 'fail', occurredAt: at }] };
         }
         return {
           commands: [

@@ -106,8 +106,12 @@ export const RemoveMembers = z.object({
   type: z.literal('removeMembers'),
   group: GroupRef,
   users: members,
-  /** A user never seen here: skip it, or fail with NOT_FOUND so the source's retry applies the removal once the user exists. */
-  unknownUsers: z.enum(['skip', 'fail']).default('skip'),
+  /**
+   * A named user the hub does not know (yet). skip: nothing to remove (push protocols such as SCIM,
+   * whose source applies changes in order). fail: NOT_FOUND, so an unordered source (webhooks)
+   * retries once the user has arrived, and a late, older "added" cannot undo the removal.
+   */
+  ifUserAbsent: z.enum(['skip', 'fail']).default('skip'),
   occurredAt,
 });
 export const ReplaceMembers = z.object({ type: z.literal('replaceMembers'), group: GroupRef, users: members, occurredAt });

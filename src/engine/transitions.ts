@@ -626,8 +626,7 @@ async function changeMembers(ctx: ApplyContext, cmd: Cmd<'addMembers' | 'removeM
   const at = occurredAt(ctx, cmd);
   const found = await findGroup(ctx, cmd.group);
   if (found && isStale(found.sourceUpdatedAt, at) && found.deletedAt) return { status: 'stale', group: found };
-  // Removing members from a deleted group is already so: its memberships ended with it. (Sources
-  // such as WorkOS may send the removals after the deletion; refusing them would stall an ordered feed.)
+  // Nobody is a member of a deleted group: nothing to remove (and nothing to retry).
   if (found?.deletedAt && cmd.type === 'removeMembers') return { status: 'noop', group: found };
   const group = await requireGroup(ctx, cmd.group);
 
@@ -635,9 +634,9 @@ async function changeMembers(ctx: ApplyContext, cmd: Cmd<'addMembers' | 'removeM
   for (const ref of cmd.users) {
     const user = await findUser(ctx, ref);
     if (!user || user.state === 'DELETED') {
-      // A deleted user is no member of anything; an unknown one is skipped unless the source asks
-      // to hear about it (it may be created later: its removal then applies once it exists).
-      if (cmd.type === 'removeMembers' && (user || cmd.unknownUsers === 'skip')) continue;
+      if (cmd.type === 'removeMembers' && (user || cmd.ifUserAbsent === 'skip')) continue;
+      // A source deleted the user after this (older) change: nothing left to add it to.
+      if (user && ctx.connection && user.sourceDeletedAt && isStale(user.sourceUpdatedAt, at)) continue;
       throw new EngineError('NOT_FOUND', `user ${'sourceId' in ref ? ref.sourceId : ref.userId} not found`);
     }
     users.push(user);
@@ -663,17 +662,16 @@ async function changeMembers(ctx: ApplyContext, cmd: Cmd<'addMembers' | 'removeM
   };
   const remove = (userId: string) => {
     const m = uow.membership(group.id, userId);
-    if (m && isStale(m.sourceUpdatedAt, at)) return;
-    if (!m || m.removedAt) {
-      // Not a member already. A source's removal still leaves its time, so that an older add the
-      // source delivers late (reordered, retried) stays stale instead of restoring the membership.
-      if (ctx.connection && cmd.type === 'removeMembers' && (!m?.sourceUpdatedAt || at > m.sourceUpdatedAt)) {
-        uow.setMembership(m ? { ...m, sourceUpdatedAt: at } : {
-          groupId: group.id, userId, organizationId: group.organizationId, suspendedAt: null, removedAt: uow.now, sourceUpdatedAt: at, createdAt: uow.now,
-        });
-      }
+    if (!m && ctx.connection) {
+      // Removed before we saw it added: a tombstone makes the late, older "added" stale.
+      uow.setMembership({ groupId: group.id, userId, organizationId: group.organizationId, suspendedAt: null, removedAt: uow.now, sourceUpdatedAt: at, createdAt: uow.now });
       return;
     }
+    if (!m || m.removedAt) {
+      if (m && ctx.connection && (!m.sourceUpdatedAt || at > m.sourceUpdatedAt)) uow.setMembership({ ...m, sourceUpdatedAt: at });
+      return;
+    }
+    if (isStale(m.sourceUpdatedAt, at)) return;
     uow.setMembership({ ...m, removedAt: uow.now, sourceUpdatedAt: ctx.connection ? laterOf(m.sourceUpdatedAt, at) : m.sourceUpdatedAt });
     removed.push(userId);
   };

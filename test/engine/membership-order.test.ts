@@ -58,16 +58,16 @@ describe('membership order tolerance', () => {
     expect(await f.send([add(3)]).catch((e) => e)).toMatchObject({ code: 'NOT_FOUND' });
   });
 
-  it('skips a user never seen in a removal by default, and refuses it with NOT_FOUND when asked (unknownUsers: "fail")', async () => {
+  it('skips a user never seen in a removal by default, and refuses it with NOT_FOUND when asked (ifUserAbsent: "fail")', async () => {
     const f = await engineFixture(db);
     await f.send([group]);
     expect((await f.send([{ ...remove(1), users: [{ sourceId: 'nobody' }] }])).status).toBe('noop');
-    const err = await f.send([{ ...remove(1), users: [{ sourceId: 'nobody' }], unknownUsers: 'fail' }]).catch((e) => e);
+    const err = await f.send([{ ...remove(1), users: [{ sourceId: 'nobody' }], ifUserAbsent: 'fail' }]).catch((e) => e);
     expect(err).toBeInstanceOf(EngineError);
     expect(err).toMatchObject({ code: 'NOT_FOUND' });
     // A user deleted at the source is no member of anything: skipped either way.
     await f.send([person('gone'), { type: 'deleteUser', user: { sourceId: 'gone' }, occurredAt: at(1) }]);
-    expect((await f.send([{ ...remove(2), users: [{ sourceId: 'gone' }], unknownUsers: 'fail' }])).status).not.toBe('applied');
+    expect((await f.send([{ ...remove(2), users: [{ sourceId: 'gone' }], ifUserAbsent: 'fail' }])).status).not.toBe('applied');
   });
 
   it('leaves API (non-source) removals of non-members without a trace', async () => {

@@ -83,6 +83,8 @@ export const stytchConnector = defineConnector({
     let scimConnectionId: string | null = null;
     let cursor: string | undefined;
     do {
+      // Thrown, not returned: a listing cut short must not read as complete (drift).
+      ctx.signal?.throwIfAborted();
       const page = await stytch.organizations.members.search({
         organization_ids: [config.stytchOrganizationId],
         limit: PAGE_SIZE,
@@ -115,6 +117,7 @@ export const stytchConnector = defineConnector({
     if (!scimConnectionId) return;
     let groupCursor: string | undefined;
     do {
+      ctx.signal?.throwIfAborted();
       const page = await stytch.scim.connection.getGroups({ organization_id: config.stytchOrganizationId, connection_id: scimConnectionId, limit: PAGE_SIZE, ...(groupCursor ? { cursor: groupCursor } : {}) });
       for (const group of page.scim_groups) {
         // Each member stamps its own membership with its updated_at: a removal the hub saw later stands.

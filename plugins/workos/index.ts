@@ -63,9 +63,11 @@ async function commandsFor(event: WorkosEventView, ctx: Ctx, createdHere: Create
   return { commands: directoryDeletedCommands(directoryId, at, [...users], [...groups]) };
 }
 
-async function* listAll<T>(fetchPage: (after: string | undefined) => Promise<{ data: T[]; listMetadata: { after?: string | null } }>): AsyncGenerator<T[]> {
+async function* listAll<T>(fetchPage: (after: string | undefined) => Promise<{ data: T[]; listMetadata: { after?: string | null } }>, signal?: AbortSignal): AsyncGenerator<T[]> {
   let after: string | undefined;
   do {
+    // Thrown, not returned: a listing cut short must not read as complete (drift).
+    signal?.throwIfAborted();
     const page = await fetchPage(after);
     if (page.data.length) yield page.data;
     after = page.listMetadata.after ?? undefined;
@@ -150,18 +152,18 @@ export const workosConnector = defineConnector({
     const directories: string[] = [];
     if (config.directoryId) directories.push(config.directoryId);
     else {
-      for await (const page of listAll((after) => workos.directorySync.listDirectories({ limit: PAGE_SIZE, after, ...(config.organizationId ? { organizationId: config.organizationId } : {}) }))) {
+      for await (const page of listAll((after) => workos.directorySync.listDirectories({ limit: PAGE_SIZE, after, ...(config.organizationId ? { organizationId: config.organizationId } : {}) }), ctx.signal)) {
         directories.push(...page.map((d) => d.id));
       }
     }
     for (const directory of directories) {
       const groups: string[] = [];
-      for await (const page of listAll((after) => workos.directorySync.listGroups({ directory, limit: PAGE_SIZE, after }))) {
+      for await (const page of listAll((after) => workos.directorySync.listGroups({ directory, limit: PAGE_SIZE, after }), ctx.signal)) {
         groups.push(...page.map((g) => g.id));
         yield { commands: page.map((g) => upsertGroup(groupFromSdk(g))), seenUserSourceIds: [] };
       }
       const users = new Set<string>();
-      for await (const page of listAll((after) => workos.directorySync.listUsers({ directory, limit: PAGE_SIZE, after }))) {
+      for await (const page of listAll((after) => workos.directorySync.listUsers({ directory, limit: PAGE_SIZE, after }), ctx.signal)) {
         for (const u of page) users.add(u.id);
         yield { commands: page.map((u) => upsertUser(userFromSdk(u))), seenUserSourceIds: page.map((u) => u.id) };
       }
@@ -169,7 +171,7 @@ export const workosConnector = defineConnector({
         // Membership has no clock of its own: the listing is as of when it was read.
         const listedAt = new Date();
         const members: string[] = [];
-        for await (const page of listAll((after) => workos.directorySync.listUsers({ group, limit: PAGE_SIZE, after }))) {
+        for await (const page of listAll((after) => workos.directorySync.listUsers({ group, limit: PAGE_SIZE, after }), ctx.signal)) {
           // A user created since the user listing is not here yet; the next sync or its events bring it.
           members.push(...page.map((u) => u.id).filter((id) => users.has(id)));
         }

@@ -1,12 +1,14 @@
-// The ConnectorContext the hub hands a connector for one call (webhook, pull, backfill, revoke).
+// The ConnectorContext the hub hands a connector for one call (webhook, pull, backfill, revoke):
+// the connection, a logger naming it, and read-only look-ups of what the connection holds.
 import type { SqlClient } from '../db/sql.ts';
 import type { Logger } from '../logger.ts';
 import type { ConnectionView, ConnectorContext } from './contract.ts';
 
-export function connectorContext(services: { sql: SqlClient; logger: Logger }, connection: ConnectionView): ConnectorContext {
+export function connectorContext(services: { sql: SqlClient; logger: Logger }, connection: ConnectionView, extra: { signal?: AbortSignal } = {}): ConnectorContext {
   return {
     connection,
     logger: services.logger.child({ connectionId: connection.id, provider: connection.provider }),
+    ...extra,
     async knownSourceIds(kind, sourceData) {
       const filter = sourceData ? JSON.stringify(sourceData) : null;
       const rows = await services.sql.query<{ sourceId: string }>(

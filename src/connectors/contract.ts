@@ -29,6 +29,8 @@ export interface ApplyOptions {
 export interface ConnectorContext<Config = Record<string, unknown>> {
   connection: ConnectionView<Config>;
   logger: Logger;
+  /** Aborted when the hub shuts down (or a run is cancelled): stop paging and return or throw. */
+  signal?: AbortSignal;
   /**
    * Source ids of this connection's users or groups not deleted at the source, optionally only those
    * whose sourceData contains `sourceData` (e.g. `{ directory_id }`). Read-only. For the rare event

@@ -97,4 +97,11 @@ describe('recorded Stytch API responses, served verbatim to the SDK', () => {
     served.delete('POST /v1/b2b/sessions/revoke');
     await expect(stytchConnector.revoke!({ type: 'session', id: 's', externalRef: 'member-session-test-x', user }, ctx())).resolves.toBeUndefined();
   });
+
+  it('stops a backfill with an error when the hub aborts it', async () => {
+    const aborted = { ...ctx([]), signal: AbortSignal.abort() };
+    await expect((async () => {
+      for await (const _ of stytchConnector.backfill!(aborted)) void _;
+    })()).rejects.toMatchObject({ name: 'AbortError' });
+  });
 });

@@ -101,4 +101,11 @@ describe('recorded WorkOS API responses, served verbatim to the SDK', () => {
       for await (const _ of workosConnector.backfill!(ctx({ directoryId: 'directory_01JNQ7X4Y9Z3A6B0C5D7E1F2G3' }))) void _;
     })()).rejects.toThrow(TypeError);
   });
+
+  it('stops a backfill with an error when the hub aborts it (a cut-short listing must not read as complete)', async () => {
+    const aborted = { ...ctx({ directoryId: 'directory_01JNQ7X4Y9Z3A6B0C5D7E1F2G3' }), signal: AbortSignal.abort() };
+    await expect((async () => {
+      for await (const _ of workosConnector.backfill!(aborted)) void _;
+    })()).rejects.toMatchObject({ name: 'AbortError' });
+  });
 });

@@ -3,5 +3,6 @@ import { clerkBackfill } from './clerk-backfill.bench.ts';
 import { clerkWebhooks } from './clerk-webhooks.bench.ts';
 import { engineProvision } from './engine-provision.bench.ts';
 import type { Benchmark } from './types.ts';
+import { vendorWebhooks } from './vendor-webhooks.bench.ts';
 
-export const benchmarks: Benchmark[] = [engineProvision, clerkWebhooks, clerkBackfill];
+export const benchmarks: Benchmark[] = [engineProvision, clerkWebhooks, clerkBackfill, vendorWebhooks];

@@ -31,6 +31,13 @@ export interface ConnectorContext<Config = Record<string, unknown>> {
   logger: Logger;
   /** Aborted when the hub shuts down (or a run is cancelled): stop paging and return or throw. */
   signal?: AbortSignal;
+  /**
+   * Source ids of this connection's users or groups not deleted at the source, optionally only those
+   * whose sourceData contains `sourceData` (e.g. `{ directory_id }`). Read-only. For the rare event
+   * that names a whole scope instead of its members (WorkOS dsync.deleted: a directory is gone and
+   * no per-user events follow).
+   */
+  knownSourceIds?(kind: 'user' | 'group', sourceData?: Record<string, string>): Promise<string[]>;
 }
 
 /** One inbound HTTP delivery (webhook), body unparsed: signatures are over the exact bytes. */
@@ -49,7 +56,11 @@ export interface InboundRequest {
  */
 export type InboundResult =
   | { deliveryId: string; commands: LifecycleCommandInput[]; occurredAt?: Date; wake?: boolean }
-  /** Verified but nothing to do (an event type the hub does not model). Acknowledged with 2xx. */
+  /**
+   * Verified but nothing to do (an event type the hub does not model). Acknowledged with 2xx.
+   * `wake`: the delivery only signals that the source changed; the hub should read the connector's
+   * ordered feed (`pull`) now rather than at the next poll (WorkOS with `useEventsApi`).
+   */
   | { deliveryId: string; ignored: string; wake?: boolean };
 
 /**

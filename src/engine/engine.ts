@@ -142,7 +142,9 @@ export class LifecycleEngine {
       void this.runWithRecovery(organizationId, batch).finally(() => {
         queue.inFlight.splice(queue.inFlight.indexOf(keys), 1);
         if (!queue.pending.length && !queue.inFlight.length) this.queues.delete(organizationId);
-        else this.pump(organizationId, queue);
+        // Next batch after one turn of the event loop: a PGlite transaction never yields to I/O,
+        // so requests that arrived meanwhile are only parsed and queued now, and join that batch.
+        else setImmediate(() => this.pump(organizationId, queue));
       });
     }
   }

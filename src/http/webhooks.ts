@@ -11,6 +11,7 @@
 // Every answer to a known connection is also recorded in its request log (connection.requestLog).
 import type { Context } from 'hono';
 import { loadConnectionView } from '../admin/connections.ts';
+import { connectorContext } from '../connectors/context.ts';
 import { isPayloadError, isVerificationError } from '../connectors/contract.ts';
 import { isTransientDatabaseError } from '../db/sql.ts';
 import { EngineError } from '../engine/errors.ts';
@@ -66,13 +67,15 @@ export async function handleWebhook(hub: Hub, c: Context): Promise<Response> {
 
   const rawBody = await c.req.text();
   try {
+    const { tokenHash: _t, ...view } = connection;
     const result = await connector.inbound(
       { method: c.req.method, url: c.req.url, headers: c.req.raw.headers, rawBody },
-      { connection, logger: hub.logger.child({ connectionId, provider: connection.provider }) },
+      connectorContext({ sql: hub.db.sql, logger: hub.logger }, view),
     );
     if (result.wake) hub.sync.wake(connection.id);
     if ('ignored' in result) {
-      return record({ status: 200, body: { status: 'ignored', deliveryId: result.deliveryId, reason: result.ignored } });
+      // wake: the connector's ordered feed (pull) holds the change; the pull runner reads it now.
+      return record({ status: 200, body: { status: 'ignored', deliveryId: result.deliveryId, reason: result.ignored, ...(result.wake ? { wake: true } : {}) } });
     }
     const outcome = await hub.engine.execute({
       connectionId,

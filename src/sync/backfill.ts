@@ -3,6 +3,7 @@
 // (sync.started / sync.progress / sync.drift_detected / sync.completed / sync.failed). At the end,
 // users present here but not listed at the source (drift) are reported, and deprovisioned when the
 // connection says so (deprovisionOnDrift).
+import { connectorContext } from '../connectors/context.ts';
 import type { AnyConnector, ConnectionView, ConnectorContext } from '../connectors/contract.ts';
 import type { LifecycleCommandInput } from '../engine/commands.ts';
 import { EngineError } from '../engine/errors.ts';
@@ -34,7 +35,7 @@ export async function runBackfill(hub: Hub, run: BackfillRun, options: BackfillO
   const { connection, connector } = run;
   const sql = hub.db.sql;
   const logger = hub.logger.child({ connectionId: connection.id, provider: connection.provider, syncRunId: run.id });
-  const ctx: ConnectorContext = { connection, logger, signal: run.signal };
+  const ctx: ConnectorContext = connectorContext({ sql, logger: hub.logger.child({ syncRunId: run.id }) }, connection, { signal: run.signal });
   const sourceActor: Actor = { type: 'connection', connectionId: connection.id };
   const seen = new Set<string>();
   let total: number | null = null;

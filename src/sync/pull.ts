@@ -5,6 +5,7 @@
 // connection at once. One poller per connection across instances (ConnectionLocks).
 import { createHash } from 'node:crypto';
 import { loadConnectionView } from '../admin/connections.ts';
+import { connectorContext } from '../connectors/context.ts';
 import type { AnyConnector } from '../connectors/contract.ts';
 import { EngineError } from '../engine/errors.ts';
 import type { Hub } from '../hub.ts';
@@ -104,8 +105,8 @@ export class PullPoller {
         if (!connection || connection.status !== 'ACTIVE') return;
         connector = this.hub.registry.get(connection.provider);
         if (!connector?.pull) return;
-        const logger = this.hub.logger.child({ connectionId, provider: connection.provider });
-        const page = await connector.pull(connection.cursor, { connection, logger, signal: this.signal });
+        const { tokenHash: _t, ...view } = connection;
+        const page = await connector.pull(connection.cursor, connectorContext({ sql, logger: this.hub.logger }, view, { signal: this.signal }));
         // Nothing new (or a connection that does not read its feed): leave the connection as it is,
         // but a read that works again clears the error an earlier read recorded.
         if (!page.commands.length && page.cursor === connection.cursor) {

@@ -13,8 +13,12 @@ export const MAX_BODY_BYTES = 1024 * 1024;
 const tooLarge = (c: { json(body: unknown, status: 413): Response }) =>
   c.json({ error: 'payload_too_large', message: `request bodies are limited to ${MAX_BODY_BYTES} bytes` }, 413);
 
+/** lastSyncedAt is written at most this often per connection. */
+const TOUCH_INTERVAL_MS = 10_000;
+
 /** What connector endpoints (SCIM) may use of the hub. */
 export function connectorHub(hub: Hub): ConnectorHub {
+  const touched = new Map<string, number>();
   return {
     get publicUrl() {
       return hub.publicUrl;
@@ -49,6 +53,14 @@ export function connectorHub(hub: Hub): ConnectorHub {
           [connectionId, entry.requestId, entry.method, entry.path.slice(0, 1000), entry.status, entry.durationMs, entry.client ?? null, entry.error?.slice(0, 2000) ?? null],
         )
         .catch((error: unknown) => hub.logger.warn({ err: error }, 'could not record a connection request'));
+    },
+    touchConnection(connectionId) {
+      const now = Date.now();
+      if (now - (touched.get(connectionId) ?? 0) < TOUCH_INTERVAL_MS) return;
+      touched.set(connectionId, now);
+      hub.db.sql
+        .query('UPDATE directory_connection SET last_synced_at = now() WHERE id = $1', [connectionId])
+        .catch((error: unknown) => hub.logger.warn({ err: error }, 'could not update a connection\'s lastSyncedAt'));
     },
   };
 }

@@ -8,6 +8,7 @@ import './types/session.ts';
 import './types/group.ts';
 import './types/audit.ts';
 import './types/api-key.ts';
+import './types/request-log.ts';
 
 export const schema = builder.toSchema({ sortSchema: false });
 

@@ -169,16 +169,28 @@ export async function patchGroup(req: ScimRequest, id: string): Promise<ScimResp
       }
     }
     const commands = attributes ? [attributes, ...members] : members;
-    if (!commands.length) return { status: 204 };
     try {
       // One delivery: the operations are applied in order, all or none.
-      await applyCommands(req, commands, mapMemberErrors(id));
-      return { status: 204 };
+      if (commands.length) await applyCommands(req, commands, mapMemberErrors(id));
+      return await patchedGroupResponse(req, id);
     } catch (error) {
       if (error instanceof ScimError && error.status === 412 && expected === undefined && attempt < PATCH_ATTEMPTS) continue;
       throw error;
     }
   }
+}
+
+/**
+ * 204 No Content (RFC 7644 §3.5.2 allows it; Okta's and Microsoft's documentation accept it), so a
+ * membership change never pays for listing a large group. A client that asks for attributes
+ * (`?attributes=…` / `?excludedAttributes=members`) gets 200 with the resource.
+ */
+async function patchedGroupResponse(req: ScimRequest, id: string): Promise<ScimResponse> {
+  const projection = projectionOf(req);
+  if (!projection.attributes && !projection.excludedAttributes) return { status: 204 };
+  const row = await readGroup(req, id);
+  if (!row) throw notFound('Group', id);
+  return respond(req, row, 200);
 }
 
 export async function deleteGroup(req: ScimRequest, id: string): Promise<ScimResponse> {

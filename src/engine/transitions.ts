@@ -641,6 +641,8 @@ async function deleteGroup(ctx: ApplyContext, cmd: Cmd<'deleteGroup'>): Promise<
   for (const m of members) uow.setMembership({ ...m, removedAt: uow.now, sourceUpdatedAt: laterOf(m.sourceUpdatedAt, at) });
   await uow.loadMappings([group.id]);
   const mapped = uow.mappingsOf(group.id);
+  // recomputeRoles skips users the unit of work has not loaded: load the members first.
+  if (mapped.length) await uow.loadUsers({ ids: members.map((m) => m.userId) });
   const { changes, warnings } = mapped.length ? await recomputeRoles(ctx, members.map((m) => m.userId), at) : { changes: [], warnings: [] };
   for (const m of mapped) uow.writeMapping('remove', group.id, m.workspace, null);
   const deleted = { ...group, deletedAt: uow.now, displayNameKey: null, sourceUpdatedAt: laterOf(group.sourceUpdatedAt, at), version: group.version + 1, updatedAt: uow.now };

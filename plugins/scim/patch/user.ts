@@ -5,9 +5,12 @@
 // normalized like a PUT body and sent to the engine as one replace (see routes/users.ts).
 import { InvalidScimPatch, NoTarget, ScimError as PatchLibraryError, scimPatch, type ScimPatchOperation, type ScimResource } from 'scim-patch';
 import { ScimError } from '../errors/index.ts';
-import { resolveAttribute, type ResourceKind } from '../schemas/attributes.ts';
+import { canonicalExtensionUrn, resolveAttribute, type ResourceKind } from '../schemas/attributes.ts';
+import { GROUP, USER } from '../schemas/urns.ts';
 import { isObject, type Json } from '../resources/user.ts';
 import { parsePath, serializePath, type PatchOperation } from './operations.ts';
+
+const coreSchemaOf = (kind: ResourceKind) => (kind === 'User' ? USER : GROUP);
 
 /** Attributes a PATCH may name but that are not the client's to change (or never stored). */
 const IGNORED = new Set(['id', 'meta', 'schemas', 'groups', 'password']);
@@ -24,9 +27,15 @@ export function canonicalize(kind: ResourceKind, operation: PatchOperation): Sci
     return { op: operation.op, path: serializePath(parsePath(kind, operation.path)), ...(operation.value !== undefined ? { value: operation.value } : {}) } as ScimPatchOperation;
   }
   const value: Json = {};
+  const put = (key: string, v: unknown) => {
+    if (!isIgnored(kind, key)) value[serializePath(parsePath(kind, key))] = v;
+  };
   for (const [key, v] of Object.entries(operation.value as Json)) {
-    if (isIgnored(kind, key)) continue;
-    value[serializePath(parsePath(kind, key))] = v;
+    // { "<schema URN>": { attr: … } }: each attribute by its full path (a merge, not a replacement of the extension).
+    const urn = canonicalExtensionUrn(kind, key) ?? (key.toLowerCase() === coreSchemaOf(kind).toLowerCase() ? '' : null);
+    if (urn !== null && isObject(v)) {
+      for (const [sub, subValue] of Object.entries(v)) put(urn ? `${urn}:${sub}` : sub, subValue);
+    } else put(key, v);
   }
   if (!Object.keys(value).length) return null;
   return { op: operation.op, value } as ScimPatchOperation;

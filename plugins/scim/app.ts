@@ -147,6 +147,7 @@ export function createScimApp(hub: ConnectorHub): Hono {
 
     const headers = new Headers(response.headers);
     headers.set('Cache-Control', 'no-store');
+    headers.set('X-Request-Id', requestId);
     const res =
       response.body === undefined || response.status === 204 || response.status === 304
         ? new Response(null, { status: response.status, headers })

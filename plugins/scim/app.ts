@@ -165,12 +165,10 @@ export function createScimApp(hub: ConnectorHub): Hono {
     if (connection) {
       hub.logRequest(connection.id, entry);
       if (response.status < 400) hub.touchConnection(connection.id);
-    } else if (/^[0-9a-f-]{36}$/i.test(connectionId)) {
-      // A refused token on a real connection is worth showing its admin (an IdP still on a rotated token).
-      hub
-        .read(`SELECT 1 FROM directory_connection WHERE id = $1 AND provider = 'scim'`, [connectionId])
-        .then((rows) => rows.length && hub.logRequest(connectionId, entry))
-        .catch(() => {});
+    } else if (/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(connectionId)) {
+      // A refused token on a real connection is worth showing its admin (an IdP still on a rotated
+      // token); the hub keeps only entries of connections that exist.
+      hub.logRequest(connectionId, entry);
     }
     return res;
   }

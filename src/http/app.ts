@@ -16,9 +16,32 @@ const tooLarge = (c: { json(body: unknown, status: 413): Response }) =>
 /** lastSyncedAt is written at most this often per connection. */
 const TOUCH_INTERVAL_MS = 10_000;
 
+/** Request-log entries are written together, at most this long after the request (one INSERT, not one per request). */
+const LOG_FLUSH_MS = 25;
+const LOG_BATCH_MAX = 500;
+
+const insertRequestLogSql = `
+  INSERT INTO connection_request_log (connection_id, at, request_id, method, path, status, duration_ms, client, error)
+  SELECT r."connectionId", r.at, r."requestId", r.method, r.path, r.status, r."durationMs", r.client, r.error
+  FROM jsonb_to_recordset($1::jsonb) AS r("connectionId" uuid, at timestamptz, "requestId" text, method text, path text, status int,
+    "durationMs" int, client text, error text, ord int)
+  WHERE EXISTS (SELECT 1 FROM directory_connection c WHERE c.id = r."connectionId")
+  ORDER BY r.ord`;
+
 /** What connector endpoints (SCIM) may use of the hub. */
 export function connectorHub(hub: Hub): ConnectorHub {
   const touched = new Map<string, number>();
+  let pending: Array<Record<string, unknown>> = [];
+  let timer: NodeJS.Timeout | null = null;
+  const flush = async () => {
+    if (timer) clearTimeout(timer);
+    timer = null;
+    if (!pending.length) return;
+    const batch = pending;
+    pending = [];
+    await hub.db.sql.query(insertRequestLogSql, [JSON.stringify(batch.map((entry, ord) => ({ ...entry, ord })))]).catch((error: unknown) => hub.logger.warn({ err: error, entries: batch.length }, 'could not record connection requests'));
+  };
+  hub.onClose(flush);
   return {
     get publicUrl() {
       return hub.publicUrl;
@@ -46,13 +69,12 @@ export function connectorHub(hub: Hub): ConnectorHub {
       return hub.db.sql.query(text, params);
     },
     logRequest(connectionId, entry) {
-      hub.db.sql
-        .query(
-          `INSERT INTO connection_request_log (connection_id, at, request_id, method, path, status, duration_ms, client, error)
-           VALUES ($1, now(), $2, $3, $4, $5, $6, $7, $8)`,
-          [connectionId, entry.requestId, entry.method, entry.path.slice(0, 1000), entry.status, entry.durationMs, entry.client ?? null, entry.error?.slice(0, 2000) ?? null],
-        )
-        .catch((error: unknown) => hub.logger.warn({ err: error }, 'could not record a connection request'));
+      pending.push({
+        connectionId, at: new Date(), requestId: entry.requestId, method: entry.method, path: entry.path.slice(0, 1000), status: entry.status,
+        durationMs: entry.durationMs, client: entry.client ?? null, error: entry.error?.slice(0, 2000) ?? null,
+      });
+      if (pending.length >= LOG_BATCH_MAX) void flush();
+      else timer ??= setTimeout(() => void flush(), LOG_FLUSH_MS);
     },
     touchConnection(connectionId) {
       const now = Date.now();

@@ -18,7 +18,7 @@ afterAll(async () => {
 
 describe('errors', () => {
   it('401 without a token, with a wrong one, or with another scheme; the same answer for an unknown connection', async () => {
-    for (const headers of [{}, { authorization: 'Bearer not-the-token' }, { authorization: `Basic ${Buffer.from(`x:${c.token}`).toString('base64')}` }, { authorization: `Bearer ${c.token}x` }]) {
+    for (const headers of [{}, { authorization: 'Bearer not-the-token' }, { authorization: `Basic ${Buffer.from(`x:${c.token}`).toString('base64')}` }, { authorization: `Bearer ${c.token}x` }] as Array<Record<string, string>>) {
       const r = await scimRequest(c.baseUrl, 'GET', '/Users', { headers, token: null });
       const body = expectScimError(r, 401);
       expect(r.headers.get('www-authenticate')).toMatch(/^Bearer/);

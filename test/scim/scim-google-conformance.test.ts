@@ -21,8 +21,14 @@ const scenarios: Record<string, Scenario> = {
       expect(r.body).toMatchObject({ userName: 'jane@example.com', active: true, name: { givenName: 'Jane', familyName: 'Doe' } });
       // Google sends application/json: answered in kind only if it asked; SCIM JSON otherwise.
       expect(r.headers.get('content-type')).toMatch(/^application\/scim\+json/);
-      const log = await hub.gqlOk(`query($o: ID!) { organization(id: $o) { connections { requestLog(first: 5) { method path status client } } } }`, { o: conn.organizationId });
-      expect(log.organization.connections[0].requestLog[0]).toEqual({ method: 'POST', path: '/Users', status: 201, client: 'google' });
+      // The request log is written just after the response.
+      let entries: unknown[] = [];
+      for (let i = 0; i < 100 && !entries.length; i++) {
+        const log = await hub.gqlOk(`query($o: ID!) { organization(id: $o) { connections { requestLog(first: 5) { method path status client } } } }`, { o: conn.organizationId });
+        entries = log.organization.connections[0].requestLog;
+        if (!entries.length) await new Promise((res) => setTimeout(res, 20));
+      }
+      expect(entries[0]).toEqual({ method: 'POST', path: '/Users', status: 201, client: 'google' });
     },
   },
   'deprovision-delete': {

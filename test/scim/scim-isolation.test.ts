@@ -9,6 +9,16 @@ import { seedGroup, seedUser } from './fixtures.ts';
 import { createScimConnection, expectScimError, patch, scimRequest, startScimHub, user } from './support.ts';
 
 let t: TestHub;
+
+/** The request log is written shortly after each response: wait until it holds `count` entries. */
+async function waitForLog(connectionId: string, count: number) {
+  for (let i = 0; i < 100; i++) {
+    if ((await t.db.prisma.connectionRequestLog.count({ where: { connectionId } })) >= count) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`the request log of ${connectionId} never reached ${count} entries`);
+}
+
 beforeAll(async () => {
   t = await startScimHub();
 });
@@ -84,7 +94,7 @@ describe('what an admin sees', () => {
     await a.request('GET', `/Users?filter=${encodeURIComponent('userName eq "logged@acme.test" and title eq "Secret Project"')}&startIndex=1&count=100`, { headers: { 'user-agent': 'Okta SCIM Client 1.0.0' } });
     await a.request('PATCH', `/Users/${id}`, { body: patch({ op: 'replace', path: 'active', value: 'maybe' }), headers: { 'user-agent': 'Microsoft Azure AD SCIM provisioning 1.0' } });
     await scimRequest(a.baseUrl, 'GET', `/Users/${id}`, { token: 'an-old-token' });
-    await new Promise((r) => setTimeout(r, 200)); // the log is written after the response
+    await waitForLog(a.connectionId, 4);
     const data = await t.gqlOk(
       `query($o: ID!) { organization(id: $o) { connections { lastSyncedAt requestLog(first: 10) { id at requestId method path status durationMs client error } } } }`,
       { o: a.organizationId },
@@ -112,7 +122,7 @@ describe('what an admin sees', () => {
     const r = await a.request('GET', '/ServiceProviderConfig');
     const requestId = r.headers.get('x-request-id');
     expect(requestId).toBeTruthy();
-    await new Promise((res) => setTimeout(res, 100));
+    await waitForLog(a.connectionId, 1);
     const logged = await t.db.prisma.connectionRequestLog.findFirstOrThrow({ where: { connectionId: a.connectionId } });
     expect(logged.requestId).toBe(requestId);
   });

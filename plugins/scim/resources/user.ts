@@ -233,8 +233,3 @@ export function toScimUser(row: UserRow, baseUrl: string): Json {
     },
   };
 }
-
-/** A user record the engine returned (camelCase UserRecord) as a row. */
-export function rowFromRecord(record: { id: string; userName: string | null; externalId: string | null; displayName: string | null; givenName: string | null; familyName: string | null; emails: unknown; sourceData: Record<string, unknown>; sourceActive: boolean; version: number; createdAt: Date; updatedAt: Date }): UserRow {
-  return { ...record };
-}

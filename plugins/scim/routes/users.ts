@@ -27,9 +27,9 @@ async function readUser(req: ScimRequest, id: string): Promise<UserRow | undefin
 const rowOf = (user: UserRecord): UserRow => user;
 
 function single(req: ScimRequest, row: UserRow, status: number, projection: Projection = {}): ScimResponse {
-  const resource = project('User', toScimUser(row, req.baseUrl), projection);
   const full = toScimUser(row, req.baseUrl);
-  return { status, body: resource, headers: { ...resourceHeaders(full), ...(status === 201 ? { Location: (full.meta as Json).location as string } : {}) } };
+  const headers = { ...resourceHeaders(full), ...(status === 201 ? { Location: (full.meta as Json).location as string } : {}) };
+  return { status, body: project('User', full, projection), headers };
 }
 
 function projectionOf(req: ScimRequest): Projection {

@@ -145,7 +145,7 @@ export async function replaceGroup(req: ScimRequest, id: string): Promise<ScimRe
   return respond(req, rowOf(outcome.results[0]!.group!), 200, members);
 }
 
-const PATCH_ATTEMPTS = 4;
+const PATCH_ATTEMPTS = 6;
 
 export async function patchGroup(req: ScimRequest, id: string): Promise<ScimResponse> {
   if (!UUID.test(id)) throw notFound('Group', id);
@@ -174,7 +174,10 @@ export async function patchGroup(req: ScimRequest, id: string): Promise<ScimResp
       if (commands.length) await applyCommands(req, commands, mapMemberErrors(id));
       return await patchedGroupResponse(req, id);
     } catch (error) {
-      if (error instanceof ScimError && error.status === 412 && expected === undefined && attempt < PATCH_ATTEMPTS) continue;
+      if (error instanceof ScimError && error.status === 412 && expected === undefined && attempt < PATCH_ATTEMPTS) {
+        await new Promise((r) => setTimeout(r, Math.random() * 10 * attempt));
+        continue;
+      }
       throw error;
     }
   }

@@ -98,11 +98,34 @@ function patchBase(row: UserRow, baseUrl: string): Json {
   return rest;
 }
 
-const PATCH_ATTEMPTS = 4;
+const PATCH_ATTEMPTS = 6;
+
+/**
+ * PATCHes of one user from this instance run one after another: each reads what the previous one
+ * wrote instead of losing a version race to it. (Across instances, the version check and retry
+ * below keep them correct.)
+ */
+const patchQueues = new Map<string, Promise<unknown>>();
+function oneAtATime<T>(key: string, fn: () => Promise<T>): Promise<T> {
+  const previous = patchQueues.get(key) ?? Promise.resolve();
+  const run = previous.then(fn, fn);
+  const settled = run.then(() => undefined, () => undefined);
+  patchQueues.set(key, settled);
+  void settled.then(() => {
+    if (patchQueues.get(key) === settled) patchQueues.delete(key);
+  });
+  return run;
+}
+
+const backoff = (attempt: number) => new Promise((r) => setTimeout(r, Math.random() * 10 * attempt));
 
 export async function patchUser(req: ScimRequest, id: string): Promise<ScimResponse> {
   const operations = readPatchRequest(await req.body());
   const expected = ifMatchVersion(req);
+  return oneAtATime(`${req.connection.id}/${id}`, () => applyUserPatch(req, id, operations, expected));
+}
+
+async function applyUserPatch(req: ScimRequest, id: string, operations: ReturnType<typeof readPatchRequest>, expected: number | '*' | undefined): Promise<ScimResponse> {
   for (let attempt = 1; ; attempt++) {
     const row = await readUser(req, id);
     if (!row) throw notFound('User', id);
@@ -120,7 +143,10 @@ export async function patchUser(req: ScimRequest, id: string): Promise<ScimRespo
       return single(req, rowOf(outcome.results[0]!.user!), 200, projectionOf(req));
     } catch (error) {
       // Another write landed between our read and write: read again and re-apply (unless the client pinned a version).
-      if (error instanceof ScimError && error.status === 412 && expected === undefined && attempt < PATCH_ATTEMPTS) continue;
+      if (error instanceof ScimError && error.status === 412 && expected === undefined && attempt < PATCH_ATTEMPTS) {
+        await backoff(attempt);
+        continue;
+      }
       if (error instanceof ScimError && error.status === 404) throw notFound('User', id);
       throw error;
     }

@@ -173,7 +173,7 @@ function compareScalar(ctx: Context, source: Extract<Source, { kind: 'scalar' }>
       if (typeof value !== 'number') throw invalidFilter(`${path} is a number: compare it with a number`);
       const sqlOp = { eq: '=', ne: '<>', gt: '>', ge: '>=', lt: '<', le: '<=' }[op];
       if (!sqlOp) throw invalidFilter(`${path} is a number: ${op} does not apply`);
-      return `${x} ${sqlOp} ${p.add(value)}::numeric`;
+      return op === 'ne' ? `${x} IS DISTINCT FROM ${p.add(value)}::numeric` : `${x} ${sqlOp} ${p.add(value)}::numeric`;
     }
     case 'uuid': {
       const text = asText(value);
@@ -241,18 +241,20 @@ function compile(ctx: Context, node: FilterNode, resolveIn: (path: string) => So
     case 'or':
       return `(${compile(ctx, node.left, resolveIn)} ${node.kind.toUpperCase()} ${compile(ctx, node.right, resolveIn)})`;
     case 'not':
-      return `(NOT ${compile(ctx, node.expr, resolveIn)})`;
+      // An absent attribute makes a comparison NULL ("unknown"); `not` must see it as false. Only
+      // here: elsewhere NULL already excludes the row, and bare comparisons keep the indexes usable.
+      return `(NOT COALESCE(${compile(ctx, node.expr, resolveIn)}, false))`;
     case 'present':
-      return `COALESCE(${present(resolveIn(node.path), ctx)}, false)`;
+      return `(${present(resolveIn(node.path), ctx)})`;
     case 'compare': {
       const source = resolveIn(node.path);
-      if (source.kind === 'scalar') return `COALESCE(${compareScalar(ctx, source, node.op, node.value, node.path)}, false)`;
+      if (source.kind === 'scalar') return `(${compareScalar(ctx, source, node.op, node.value, node.path)})`;
       if (source.kind === 'members') return membersCompare(ctx, source, node.op, node.value, node.path);
       // A multi-valued attribute matches when any element does (RFC 7644 §3.4.2.2).
       const e = `e${ctx.aliases++}`;
       const element = source.element(e, source.defaultSub);
       if (element.kind !== 'scalar') throw invalidFilter(`${node.path} cannot be compared`);
-      return `EXISTS (SELECT 1 FROM jsonb_array_elements(${source.sql}) AS ${e}(v) WHERE COALESCE(${compareScalar(ctx, element, node.op, node.value, node.path)}, false))`;
+      return `EXISTS (SELECT 1 FROM jsonb_array_elements(${source.sql}) AS ${e}(v) WHERE ${compareScalar(ctx, element, node.op, node.value, node.path)})`;
     }
     case 'valuePath': {
       const source = resolveIn(node.path);

@@ -1,7 +1,8 @@
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { requestId } from 'hono/request-id';
-import { loadConnectionView, tokenMatches } from '../admin/connections.ts';
+import { loadConnectionView, onConnectionChanged } from '../admin/connections.ts';
+import { digestsEqual, hashSecret } from '../secrets/index.ts';
 import type { ConnectorHub } from '../connectors/contract.ts';
 import type { Hub } from '../hub.ts';
 import type { Yoga } from '../graphql/yoga.ts';
@@ -28,9 +29,21 @@ const insertRequestLogSql = `
   WHERE EXISTS (SELECT 1 FROM directory_connection c WHERE c.id = r."connectionId")
   ORDER BY r.ord`;
 
+/**
+ * How long a checked connection (its token hash, status and settings) is reused for push requests.
+ * Changes made in this process (rotateConnectionSecret, pause, settings) drop it at once; another
+ * instance's change is seen within this delay. A token that does not match the cached hash is
+ * always checked against the database before being refused, so a rotated-in token works at once.
+ * Why: on PGlite every query waits for the engine's transaction in flight, so a per-request token
+ * lookup kept requests from reaching the engine together and defeated its group commit.
+ */
+const CONNECTION_CACHE_MS = 1_000;
+
 /** What connector endpoints (SCIM) may use of the hub. */
 export function connectorHub(hub: Hub): ConnectorHub {
   const touched = new Map<string, number>();
+  const checked = new Map<string, { view: Awaited<ReturnType<typeof loadConnectionView>> & object; at: number }>();
+  hub.onClose(onConnectionChanged((connectionId) => checked.delete(connectionId)));
   let pending: Array<Record<string, unknown>> = [];
   let timer: NodeJS.Timeout | null = null;
   const flush = async () => {
@@ -48,9 +61,20 @@ export function connectorHub(hub: Hub): ConnectorHub {
     },
     logger: hub.logger,
     async authenticate(connectionId, bearerToken) {
-      const connection = await loadConnectionView({ sql: hub.db.sql, box: hub.box }, connectionId);
-      if (!connection || !tokenMatches(connection.tokenHash, bearerToken)) return null;
-      const { tokenHash: _t, ...view } = connection;
+      const presented = hashSecret(bearerToken);
+      const matches = (tokenHash: string | null) => tokenHash !== null && digestsEqual(presented, tokenHash);
+      let entry = checked.get(connectionId);
+      if (!entry || Date.now() - entry.at > CONNECTION_CACHE_MS || !matches(entry.view.tokenHash)) {
+        const loaded = await loadConnectionView({ sql: hub.db.sql, box: hub.box }, connectionId);
+        if (!loaded) {
+          checked.delete(connectionId);
+          return null;
+        }
+        entry = { view: loaded, at: Date.now() };
+        checked.set(connectionId, entry);
+      }
+      if (!matches(entry.view.tokenHash)) return null;
+      const { tokenHash: _t, ...view } = entry.view;
       return view;
     },
     apply(connection, commands, options = {}) {

@@ -77,6 +77,16 @@ describe('tokens', () => {
     expect((await scimRequest(a.baseUrl, 'GET', '/Users', { token: fresh })).status).toBe(200);
   });
 
+  it('a token rotated by another instance works at once here, and the old one stops within a second', async () => {
+    const a = await createScimConnection(t);
+    expect((await a.request('GET', '/Users')).status).toBe(200); // the connection is now checked and remembered
+    const rotated = 'lhscim_rotated-elsewhere-0123456789abcdef';
+    await t.db.sql.query('UPDATE directory_connection SET token_hash = $2 WHERE id = $1', [a.connectionId, createHash('sha256').update(rotated).digest('hex')]);
+    expect((await scimRequest(a.baseUrl, 'GET', '/Users', { token: rotated })).status).toBe(200);
+    await new Promise((r) => setTimeout(r, 1_100));
+    expectScimError(await a.request('GET', '/Users'), 401);
+  });
+
   it("an organization's key cannot rotate another organization's token", async () => {
     const a = await createScimConnection(t);
     const b = await createScimConnection(t);

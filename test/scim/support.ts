@@ -64,7 +64,15 @@ export async function scimRequest(
     headers['content-type'] = 'application/scim+json';
   }
   Object.assign(headers, options.headers);
-  const response = await fetch(`${baseUrl}${path}`, { method, headers, body });
+  let response: Response;
+  try {
+    response = await fetch(`${baseUrl}${path}`, { method, headers, body });
+  } catch (error) {
+    // A keep-alive socket the server closed just as it was reused (the machine stalled past the
+    // server's keep-alive timeout): nothing reached the server; send it again on a new socket.
+    if ((error as { cause?: { code?: string } }).cause?.code !== 'UND_ERR_SOCKET') throw error;
+    response = await fetch(`${baseUrl}${path}`, { method, headers, body });
+  }
   const text = await response.text();
   let parsed: unknown = undefined;
   if (text) {

@@ -2,7 +2,8 @@
 // LIFECYCLE_PLUGINS (see plugins/README.md); plugins/template is the example to copy.
 import type { AnyConnector } from '../src/connectors/contract.ts';
 import clerk from './clerk/index.ts';
+import { scimConnector } from './scim/index.ts';
 import { stytchConnector } from './stytch/index.ts';
 import { workosConnector } from './workos/index.ts';
 
-export const builtinConnectors: AnyConnector[] = [clerk, workosConnector, stytchConnector];
+export const builtinConnectors: AnyConnector[] = [scimConnector, clerk, workosConnector, stytchConnector];

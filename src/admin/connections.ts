@@ -7,6 +7,19 @@ import type { Actor } from '../engine/types.ts';
 import { HubError } from '../errors.ts';
 import { digestsEqual, generateSecret, hashSecret, type SecretBox } from '../secrets/index.ts';
 
+/**
+ * Told, after commit, when a connection's status, settings or token change in this process, so
+ * caches of it (the bearer-token check of push endpoints) drop it at once.
+ */
+const changeListeners = new Set<(connectionId: string) => void>();
+export function onConnectionChanged(listener: (connectionId: string) => void): () => void {
+  changeListeners.add(listener);
+  return () => changeListeners.delete(listener);
+}
+function connectionChanged(connectionId: string) {
+  for (const listener of changeListeners) listener(connectionId);
+}
+
 export interface ConnectionServices {
   sql: SqlClient;
   registry: ConnectorRegistry;
@@ -115,11 +128,12 @@ export async function updateConnection(
     );
     await appendAudit(tx, row.organizationId, [{ action: 'connection.updated', actor, targetType: 'connection', targetId: connectionId, data: { change } }]);
   });
+  connectionChanged(connectionId);
 }
 
 /** Issues a new bearer token; the old one stops working at commit. */
 export async function rotateConnectionSecret(services: ConnectionServices, connectionId: string, actor: Actor, organizationScope: string | null): Promise<string> {
-  return services.sql.transaction(async (tx) => {
+  const token = await services.sql.transaction(async (tx) => {
     const row = await lockConnection(tx, connectionId, organizationScope);
     const connector = connectorFor(services.registry, row.provider);
     if (!connector.issuesBearerToken) {
@@ -130,6 +144,8 @@ export async function rotateConnectionSecret(services: ConnectionServices, conne
     await appendAudit(tx, row.organizationId, [{ action: 'connection.secret_rotated', actor, targetType: 'connection', targetId: connectionId }]);
     return token;
   });
+  connectionChanged(connectionId);
+  return token;
 }
 
 /** The connection as its connector sees it (secrets decrypted), or null. */

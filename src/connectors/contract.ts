@@ -125,6 +125,8 @@ export interface ConnectorHub {
   read<R = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<R[]>;
   /** Records a request in the connection's request log (connection.requestLog in GraphQL). */
   logRequest(connectionId: string, entry: { requestId: string; method: string; path: string; status: number; durationMs: number; client?: string | null; error?: string | null }): void;
+  /** The source was just heard from: sets the connection's lastSyncedAt (throttled by the hub, not one write per request). */
+  touchConnection(connectionId: string): void;
 }
 
 export interface ConnectorDefinition<Schema extends z.ZodType = z.ZodType> {

@@ -52,6 +52,12 @@ const occurredAt = z.coerce.date().optional();
 export const UpsertUser = z.object({
   type: z.literal('upsertUser'),
   sourceId: id,
+  /**
+   * The hub id to give the user if this command creates it (a freshly generated UUID): lets a
+   * protocol whose resource ids the hub issues (SCIM) use one id everywhere. Ignored for an
+   * existing user; an id already in use is a CONFLICT.
+   */
+  id: z.uuid().optional(),
   profile: UserProfile,
   /** The source's active flag: false deprovisions, a change back to true reactivates. */
   active: z.boolean().optional(),
@@ -91,6 +97,8 @@ export const DeleteUser = z.object({
 export const UpsertGroup = z.object({
   type: z.literal('upsertGroup'),
   sourceId: id,
+  /** As UpsertUser.id: the hub id of a group this command creates. */
+  id: z.uuid().optional(),
   displayName: text(),
   externalId: optionalText(512),
   sourceData: z.record(z.string(), z.unknown()).optional(),

@@ -113,6 +113,34 @@ export async function prefetch(uow: UnitOfWork, connection: ConnectionInfo | nul
   }
   await uow.loadUsers({ connectionId: connection?.id, sourceIds: [...userSources], ids: [...userIds], userNameKeys: [...nameKeys], externalIdKeys: [...extKeys] });
   await uow.loadGroups({ connectionId: connection?.id, sourceIds: [...groupSources], ids: [...groupIds], displayNameKeys: [...groupNames] });
+  await findTakenIds(uow, commands);
+}
+
+// Ids a connector asked for (upsertUser.id / upsertGroup.id) that some row, in any organization,
+// already has: creating with one of them is refused, never an overwrite of that row.
+const takenIds = new WeakMap<UnitOfWork, Set<string>>();
+
+async function findTakenIds(uow: UnitOfWork, commands: readonly LifecycleCommand[]) {
+  const wanted = { user: [] as string[], group: [] as string[] };
+  for (const c of commands) {
+    if (c.type === 'upsertUser' && c.id) wanted.user.push(c.id);
+    else if (c.type === 'upsertGroup' && c.id) wanted.group.push(c.id);
+  }
+  const taken = takenIds.get(uow) ?? new Set<string>();
+  takenIds.set(uow, taken);
+  for (const [table, ids] of [['directory_user', wanted.user], ['directory_group', wanted.group]] as const) {
+    if (!ids.length) continue;
+    const rows = await uow.tx.query<{ id: string }>(`SELECT id FROM ${table} WHERE id = ANY($1::uuid[])`, [ids]);
+    for (const row of rows) taken.add(row.id);
+  }
+}
+
+function newRecordId(ctx: ApplyContext, requested: string | undefined, existing: (id: string) => unknown): string {
+  if (!requested) return uuidv7();
+  if (takenIds.get(ctx.uow)?.has(requested) || existing(requested)) {
+    throw new EngineError('CONFLICT', `id ${requested} is already in use`, { field: 'id' });
+  }
+  return requested;
 }
 
 // ---- shared helpers ------------------------------------------------------------------------------
@@ -431,7 +459,7 @@ async function upsertUser(ctx: ApplyContext, cmd: Cmd<'upsertUser'>): Promise<Co
 
   if (!existing) {
     if (cmd.ifAbsent === 'fail') throw new EngineError('NOT_FOUND', `user ${cmd.sourceId} not found`);
-    const user = applyProfile(ctx, blankUser(ctx, connection, cmd.sourceId), cmd.profile, 'replace');
+    const user = applyProfile(ctx, { ...blankUser(ctx, connection, cmd.sourceId), id: newRecordId(ctx, cmd.id, (id) => uow.user(id)) }, cmd.profile, 'replace');
     checkUserKeys(ctx, user);
     Object.assign(user, { sourceUpdatedAt: at, sourceStateAt: at, sourceActive: cmd.active !== false });
     user.personKey = personKeyOf((await linkingOf(ctx)).mode, user);
@@ -452,6 +480,8 @@ async function upsertUser(ctx: ApplyContext, cmd: Cmd<'upsertUser'>): Promise<Co
   if (cmd.ifExists === 'fail' && !deleted) {
     throw new EngineError('CONFLICT', `user ${cmd.sourceId} already exists`, { field: 'sourceId', existingId: existing.sourceId });
   }
+  // Like upsertGroup: a user the source deleted is missing to an update that must not create (SCIM PUT/PATCH → 404).
+  if (existing.sourceDeletedAt && cmd.ifAbsent === 'fail') throw new EngineError('NOT_FOUND', `user ${cmd.sourceId} not found`);
   if (cmd.expectedVersion !== undefined && cmd.expectedVersion !== existing.version) {
     throw new EngineError('PRECONDITION_FAILED', `user ${cmd.sourceId} is at version ${existing.version}, not ${cmd.expectedVersion}`);
   }
@@ -629,7 +659,7 @@ async function upsertGroup(ctx: ApplyContext, cmd: Cmd<'upsertGroup'>): Promise<
     if (cmd.ifAbsent === 'fail') throw new EngineError('NOT_FOUND', `group ${cmd.sourceId} not found`);
     if (nameHolder) throw nameTaken();
     const group: GroupRecord = {
-      id: uuidv7(), organizationId: connection.organizationId, connectionId: connection.id, sourceId: cmd.sourceId,
+      id: newRecordId(ctx, cmd.id, (id) => uow.group(id)), organizationId: connection.organizationId, connectionId: connection.id, sourceId: cmd.sourceId,
       externalId: cmd.externalId ?? null, displayName: cmd.displayName, displayNameKey: nameKey, sourceData: cmd.sourceData ?? {},
       deletedAt: null, sourceUpdatedAt: at, memberCount: 0, version: 1, createdAt: uow.now, updatedAt: uow.now,
     };
@@ -687,6 +717,8 @@ async function deleteGroup(ctx: ApplyContext, cmd: Cmd<'deleteGroup'>): Promise<
   for (const m of members) uow.setMembership({ ...m, removedAt: uow.now, sourceUpdatedAt: laterOf(m.sourceUpdatedAt, at) });
   await uow.loadMappings([group.id]);
   const mapped = uow.mappingsOf(group.id);
+  // recomputeRoles skips users the unit of work has not loaded: load the members first.
+  if (mapped.length) await uow.loadUsers({ ids: members.map((m) => m.userId) });
   const { changes, warnings } = mapped.length ? await recomputeRoles(ctx, members.map((m) => m.userId), at) : { changes: [], warnings: [] };
   for (const m of mapped) uow.writeMapping('remove', group.id, m.workspace, null);
   const deleted = { ...group, deletedAt: uow.now, displayNameKey: null, sourceUpdatedAt: laterOf(group.sourceUpdatedAt, at), version: group.version + 1, updatedAt: uow.now };

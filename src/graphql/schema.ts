@@ -10,6 +10,7 @@ import './types/audit.ts';
 import './types/api-key.ts';
 import './types/sync.ts';
 import './types/identity-linking.ts';
+import './types/request-log.ts';
 
 export const schema = builder.toSchema({ sortSchema: false });
 

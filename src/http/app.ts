@@ -1,7 +1,8 @@
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { requestId } from 'hono/request-id';
-import { loadConnectionView, tokenMatches } from '../admin/connections.ts';
+import { loadConnectionView, onConnectionChanged } from '../admin/connections.ts';
+import { digestsEqual, hashSecret } from '../secrets/index.ts';
 import type { ConnectorHub } from '../connectors/contract.ts';
 import type { Hub } from '../hub.ts';
 import type { Yoga } from '../graphql/yoga.ts';
@@ -13,17 +14,67 @@ export const MAX_BODY_BYTES = 1024 * 1024;
 const tooLarge = (c: { json(body: unknown, status: 413): Response }) =>
   c.json({ error: 'payload_too_large', message: `request bodies are limited to ${MAX_BODY_BYTES} bytes` }, 413);
 
+/** lastSyncedAt is written at most this often per connection. */
+const TOUCH_INTERVAL_MS = 10_000;
+
+/** Request-log entries are written together, at most this long after the request (one INSERT, not one per request). */
+const LOG_FLUSH_MS = 25;
+const LOG_BATCH_MAX = 500;
+
+const insertRequestLogSql = `
+  INSERT INTO connection_request_log (connection_id, at, request_id, method, path, status, duration_ms, client, error)
+  SELECT r."connectionId", r.at, r."requestId", r.method, r.path, r.status, r."durationMs", r.client, r.error
+  FROM jsonb_to_recordset($1::jsonb) AS r("connectionId" uuid, at timestamptz, "requestId" text, method text, path text, status int,
+    "durationMs" int, client text, error text, ord int)
+  WHERE EXISTS (SELECT 1 FROM directory_connection c WHERE c.id = r."connectionId")
+  ORDER BY r.ord`;
+
+/**
+ * How long a checked connection (its token hash, status and settings) is reused for push requests.
+ * Changes made in this process (rotateConnectionSecret, pause, settings) drop it at once; another
+ * instance's change is seen within this delay. A token that does not match the cached hash is
+ * always checked against the database before being refused, so a rotated-in token works at once.
+ * Why: on PGlite every query waits for the engine's transaction in flight, so a per-request token
+ * lookup kept requests from reaching the engine together and defeated its group commit.
+ */
+const CONNECTION_CACHE_MS = 1_000;
+
 /** What connector endpoints (SCIM) may use of the hub. */
 export function connectorHub(hub: Hub): ConnectorHub {
+  const touched = new Map<string, number>();
+  const checked = new Map<string, { view: Awaited<ReturnType<typeof loadConnectionView>> & object; at: number }>();
+  hub.onClose(onConnectionChanged((connectionId) => checked.delete(connectionId)));
+  let pending: Array<Record<string, unknown>> = [];
+  let timer: NodeJS.Timeout | null = null;
+  const flush = async () => {
+    if (timer) clearTimeout(timer);
+    timer = null;
+    if (!pending.length) return;
+    const batch = pending;
+    pending = [];
+    await hub.db.sql.query(insertRequestLogSql, [JSON.stringify(batch.map((entry, ord) => ({ ...entry, ord })))]).catch((error: unknown) => hub.logger.warn({ err: error, entries: batch.length }, 'could not record connection requests'));
+  };
+  hub.onClose(flush);
   return {
     get publicUrl() {
       return hub.publicUrl;
     },
     logger: hub.logger,
     async authenticate(connectionId, bearerToken) {
-      const connection = await loadConnectionView({ sql: hub.db.sql, box: hub.box }, connectionId);
-      if (!connection || !tokenMatches(connection.tokenHash, bearerToken)) return null;
-      const { tokenHash: _t, ...view } = connection;
+      const presented = hashSecret(bearerToken);
+      const matches = (tokenHash: string | null) => tokenHash !== null && digestsEqual(presented, tokenHash);
+      let entry = checked.get(connectionId);
+      if (!entry || Date.now() - entry.at > CONNECTION_CACHE_MS || !matches(entry.view.tokenHash)) {
+        const loaded = await loadConnectionView({ sql: hub.db.sql, box: hub.box }, connectionId);
+        if (!loaded) {
+          checked.delete(connectionId);
+          return null;
+        }
+        entry = { view: loaded, at: Date.now() };
+        checked.set(connectionId, entry);
+      }
+      if (!matches(entry.view.tokenHash)) return null;
+      const { tokenHash: _t, ...view } = entry.view;
       return view;
     },
     apply(connection, commands, options = {}) {
@@ -42,13 +93,20 @@ export function connectorHub(hub: Hub): ConnectorHub {
       return hub.db.sql.query(text, params);
     },
     logRequest(connectionId, entry) {
+      pending.push({
+        connectionId, at: new Date(), requestId: entry.requestId, method: entry.method, path: entry.path.slice(0, 1000), status: entry.status,
+        durationMs: entry.durationMs, client: entry.client ?? null, error: entry.error?.slice(0, 2000) ?? null,
+      });
+      if (pending.length >= LOG_BATCH_MAX) void flush();
+      else timer ??= setTimeout(() => void flush(), LOG_FLUSH_MS);
+    },
+    touchConnection(connectionId) {
+      const now = Date.now();
+      if (now - (touched.get(connectionId) ?? 0) < TOUCH_INTERVAL_MS) return;
+      touched.set(connectionId, now);
       hub.db.sql
-        .query(
-          `INSERT INTO connection_request_log (connection_id, at, request_id, method, path, status, duration_ms, client, error)
-           VALUES ($1, now(), $2, $3, $4, $5, $6, $7, $8)`,
-          [connectionId, entry.requestId, entry.method, entry.path.slice(0, 1000), entry.status, entry.durationMs, entry.client ?? null, entry.error?.slice(0, 2000) ?? null],
-        )
-        .catch((error: unknown) => hub.logger.warn({ err: error }, 'could not record a connection request'));
+        .query('UPDATE directory_connection SET last_synced_at = now() WHERE id = $1', [connectionId])
+        .catch((error: unknown) => hub.logger.warn({ err: error }, 'could not update a connection\'s lastSyncedAt'));
     },
   };
 }

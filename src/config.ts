@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_OPERATION_LIMITS, type OperationLimits } from './graphql/plugins/use-operation-limits.ts';
 
 const Env = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(4000),
@@ -22,6 +23,29 @@ const Env = z.object({
   /** How often connections with an ordered feed (WorkOS Events API...) are read; webhooks also wake them. */
   PULL_INTERVAL_SECONDS: z.coerce.number().positive().max(86_400).default(60),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Undelivered events a subscription may hold before it is closed with SUBSCRIBER_TOO_SLOW. */
+  SUBSCRIBER_BUFFER_EVENTS: z.coerce.number().int().min(10).max(1_000_000).default(1000),
+  /** Safety-net database poll of each organization with subscribers (notifications do the work; this catches a lost one). */
+  EVENTS_POLL_INTERVAL_MS: z.coerce.number().int().min(100).max(3_600_000).default(5_000),
+  /** How long a subscription may stay behind (after overflowing its buffer) before it is closed. */
+  SUBSCRIBER_MAX_LAG_MS: z.coerce.number().int().min(100).max(3_600_000).default(60_000),
+  /** Attempts to revoke an upstream session or credential before it is marked FAILED. */
+  REVOCATION_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(8),
+  /** First retry delay; each next one doubles (with jitter), up to 15 minutes. */
+  REVOCATION_RETRY_BASE_MS: z.coerce.number().int().min(1).max(3_600_000).default(2000),
+  /** How often each organization's audit chain head is signed (when it moved). */
+  AUDIT_ANCHOR_INTERVAL_MS: z.coerce.number().int().min(1000).max(86_400_000).default(60_000),
+  // connection.requestLog keeps this many days, and at most this many rows per connection.
+  REQUEST_LOG_RETENTION_DAYS: z.coerce.number().positive().max(3650).default(30),
+  REQUEST_LOG_MAX_ROWS_PER_CONNECTION: z.coerce.number().int().min(100).max(10_000_000).default(10_000),
+  /** Bounds on one GraphQL operation (HTTP and graphql-ws); see src/graphql/plugins/use-operation-limits.ts. */
+  GRAPHQL_MAX_DEPTH: z.coerce.number().int().min(1).max(1000).default(DEFAULT_OPERATION_LIMITS.maxDepth),
+  GRAPHQL_MAX_COST: z.coerce.number().int().min(1).max(100_000_000).default(DEFAULT_OPERATION_LIMITS.maxCost),
+  GRAPHQL_MAX_ALIASES: z.coerce.number().int().min(0).max(100_000).default(DEFAULT_OPERATION_LIMITS.maxAliases),
+  GRAPHQL_MAX_DIRECTIVES: z.coerce.number().int().min(0).max(100_000).default(DEFAULT_OPERATION_LIMITS.maxDirectives),
+  GRAPHQL_MAX_TOKENS: z.coerce.number().int().min(100).max(10_000_000).default(DEFAULT_OPERATION_LIMITS.maxTokens),
+  /** When set, GET /metrics requires Authorization: Bearer <this token>. */
+  METRICS_TOKEN: z.string().min(16, 'METRICS_TOKEN must be at least 16 characters').optional(),
 });
 
 export type Config = {
@@ -37,6 +61,16 @@ export type Config = {
   plugins: string[];
   pullIntervalSeconds: number;
   logLevel: z.infer<typeof Env>['LOG_LEVEL'];
+  subscriberBufferEvents: number;
+  subscriberMaxLagMs: number;
+  eventsPollIntervalMs: number;
+  revocationMaxAttempts: number;
+  revocationRetryBaseMs: number;
+  auditAnchorIntervalMs: number;
+  requestLogRetentionDays: number;
+  requestLogMaxRowsPerConnection: number;
+  graphqlLimits: OperationLimits;
+  metricsToken: string | undefined;
 };
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
@@ -59,5 +93,21 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     plugins: e.LIFECYCLE_PLUGINS.split(',').map((s) => s.trim()).filter(Boolean),
     pullIntervalSeconds: e.PULL_INTERVAL_SECONDS,
     logLevel: e.LOG_LEVEL,
+    subscriberBufferEvents: e.SUBSCRIBER_BUFFER_EVENTS,
+    subscriberMaxLagMs: e.SUBSCRIBER_MAX_LAG_MS,
+    eventsPollIntervalMs: e.EVENTS_POLL_INTERVAL_MS,
+    revocationMaxAttempts: e.REVOCATION_MAX_ATTEMPTS,
+    revocationRetryBaseMs: e.REVOCATION_RETRY_BASE_MS,
+    auditAnchorIntervalMs: e.AUDIT_ANCHOR_INTERVAL_MS,
+    requestLogRetentionDays: e.REQUEST_LOG_RETENTION_DAYS,
+    requestLogMaxRowsPerConnection: e.REQUEST_LOG_MAX_ROWS_PER_CONNECTION,
+    graphqlLimits: {
+      maxDepth: e.GRAPHQL_MAX_DEPTH,
+      maxCost: e.GRAPHQL_MAX_COST,
+      maxAliases: e.GRAPHQL_MAX_ALIASES,
+      maxDirectives: e.GRAPHQL_MAX_DIRECTIVES,
+      maxTokens: e.GRAPHQL_MAX_TOKENS,
+    },
+    metricsToken: e.METRICS_TOKEN,
   };
 }

@@ -1,6 +1,7 @@
 // Clerk: webhooks (delivered by Svix) verified with @clerk/backend's verifyWebhook, a backfill and
 // revocation through the Backend API with @clerk/backend. See plugins/clerk/README.md.
 import { verifyWebhook } from '@clerk/backend/webhooks';
+import { Webhook } from 'svix';
 import { z } from 'zod';
 import { defineConnector, PayloadError, VerificationError, type InboundResult } from '../../src/connectors/contract.ts';
 import type { LifecycleCommandInput } from '../../src/engine/commands.ts';
@@ -49,6 +50,12 @@ export default defineConnector({
         signingSecret: ctx.connection.config.webhookSigningSecret,
       })) as typeof event;
     } catch (error) {
+      // verifyWebhook reports a correctly signed body that is not a JSON object (invalid JSON,
+      // `null`) as "unable to verify"; telling the sender to check its secret would mislead, so
+      // the signature is checked on its own (Svix's library, which Clerk's wraps) to tell which.
+      if (signedButNotAnEvent(request.rawBody, request.headers, ctx.connection.config.webhookSigningSecret)) {
+        throw new PayloadError('the delivery is signed correctly but its body is not a Clerk event (a JSON object with type and data)');
+      }
       const why = (error as Error).message.replace(/^🔒 Clerk: /, '');
       throw new VerificationError(
         `${why}. Check that this connection's webhookSigningSecret is the Signing Secret of the Clerk webhook endpoint pointing at this URL, that the request carries svix-id, svix-timestamp and svix-signature, and that the clocks agree within 5 minutes`,
@@ -58,6 +65,7 @@ export default defineConnector({
     const options = ctx.connection.config as ClerkConfig;
     const at = eventTime(event.timestamp);
     const type = event.type;
+    if (typeof type !== 'string' || !type) throw new PayloadError('the delivery is signed correctly but has no event "type": not a Clerk event');
     const done = (commands: LifecycleCommandInput[]): InboundResult => ({ deliveryId: svixId, commands });
 
     switch (type) {
@@ -98,3 +106,21 @@ export default defineConnector({
   stillExists,
   revoke,
 });
+
+function signedButNotAnEvent(rawBody: string, headers: Headers, secret: string): boolean {
+  try {
+    new Webhook(secret).verify(rawBody, {
+      'svix-id': headers.get('svix-id') ?? '',
+      'svix-timestamp': headers.get('svix-timestamp') ?? '',
+      'svix-signature': headers.get('svix-signature') ?? '',
+    });
+  } catch {
+    return false;
+  }
+  try {
+    const payload: unknown = JSON.parse(rawBody);
+    return payload === null || typeof payload !== 'object' || Array.isArray(payload);
+  } catch {
+    return true;
+  }
+}

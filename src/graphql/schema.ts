@@ -11,6 +11,8 @@ import './types/api-key.ts';
 import './types/sync.ts';
 import './types/identity-linking.ts';
 import './types/request-log.ts';
+import './types/subscriptions.ts';
+import './types/evidence.ts';
 
 export const schema = builder.toSchema({ sortSchema: false });
 

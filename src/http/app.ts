@@ -1,11 +1,13 @@
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { requestId } from 'hono/request-id';
 import { loadConnectionView, onConnectionChanged } from '../admin/connections.ts';
 import { digestsEqual, hashSecret } from '../secrets/index.ts';
 import type { ConnectorHub } from '../connectors/contract.ts';
 import type { Hub } from '../hub.ts';
 import type { Yoga } from '../graphql/yoga.ts';
+import { requestError } from '../graphql/plugins/use-request-errors.ts';
+import { observabilityRoutes, observeRequests, requestIds } from '../observability/http.ts';
+import { auditRoutes } from './audit.ts';
 import { handleWebhook } from './webhooks.ts';
 
 /** Bodies above this are refused with 413 before they are read (GraphQL and webhooks). */
@@ -13,6 +15,9 @@ export const MAX_BODY_BYTES = 1024 * 1024;
 
 const tooLarge = (c: { json(body: unknown, status: 413): Response }) =>
   c.json({ error: 'payload_too_large', message: `request bodies are limited to ${MAX_BODY_BYTES} bytes` }, 413);
+
+const graphqlTooLarge = (c: { json(body: unknown, status: 413): Response }) =>
+  c.json(requestError('PAYLOAD_TOO_LARGE', `request bodies are limited to ${MAX_BODY_BYTES} bytes: split the operation, or page through large inputs`), 413);
 
 /** lastSyncedAt is written at most this often per connection. */
 const TOUCH_INTERVAL_MS = 10_000;
@@ -39,10 +44,22 @@ const insertRequestLogSql = `
  */
 const CONNECTION_CACHE_MS = 1_000;
 
-/** What connector endpoints (SCIM) may use of the hub. */
+// One per hub: each holds a request-log batcher and registers listeners on the hub, so building
+// one per webhook delivery piled them up.
+const connectorHubs = new WeakMap<Hub, ConnectorHub>();
+
+/** What connector endpoints (SCIM) and the webhook route may use of the hub. */
 export function connectorHub(hub: Hub): ConnectorHub {
+  let api = connectorHubs.get(hub);
+  if (!api) connectorHubs.set(hub, (api = createConnectorHub(hub)));
+  return api;
+}
+
+function createConnectorHub(hub: Hub): ConnectorHub {
   const touched = new Map<string, number>();
   const checked = new Map<string, { view: Awaited<ReturnType<typeof loadConnectionView>> & object; at: number }>();
+  // Connections seen by authenticate (their token right or not): only these get metric labels.
+  const providers = new Map<string, string>();
   hub.onClose(onConnectionChanged((connectionId) => checked.delete(connectionId)));
   let pending: Array<Record<string, unknown>> = [];
   let timer: NodeJS.Timeout | null = null;
@@ -72,6 +89,7 @@ export function connectorHub(hub: Hub): ConnectorHub {
         }
         entry = { view: loaded, at: Date.now() };
         checked.set(connectionId, entry);
+        providers.set(connectionId, loaded.provider);
       }
       if (!matches(entry.view.tokenHash)) return null;
       const { tokenHash: _t, ...view } = entry.view;
@@ -93,6 +111,8 @@ export function connectorHub(hub: Hub): ConnectorHub {
       return hub.db.sql.query(text, params);
     },
     logRequest(connectionId, entry) {
+      const provider = providers.get(connectionId);
+      if (provider) hub.metrics.connectionRequest('scim', connectionId, provider, entry.method, entry.status);
       pending.push({
         connectionId, at: new Date(), requestId: entry.requestId, method: entry.method, path: entry.path.slice(0, 1000), status: entry.status,
         durationMs: entry.durationMs, client: entry.client ?? null, error: entry.error?.slice(0, 2000) ?? null,
@@ -113,22 +133,17 @@ export function connectorHub(hub: Hub): ConnectorHub {
 
 export function createApp(hub: Hub, yoga: Yoga): Hono {
   const app = new Hono();
-  app.use(requestId({ headerName: 'X-Request-Id' }));
+  app.use(requestIds());
+  app.use(observeRequests(hub));
 
-  app.get('/healthz', (c) => c.json({ status: 'ok' }));
-  app.get('/readyz', async (c) => {
-    try {
-      await hub.db.sql.query('SELECT 1 FROM _prisma_migrations LIMIT 1');
-      return c.json({ status: 'ready', database: 'ok' });
-    } catch (error) {
-      c.header('Retry-After', '5');
-      return c.json({ status: 'unready', database: (error as Error).message }, 503);
-    }
-  });
+  // GET /healthz, /readyz, /metrics (src/observability).
+  observabilityRoutes(app, hub);
 
-  app.on(['GET', 'POST', 'OPTIONS'], '/graphql', bodyLimit({ maxSize: MAX_BODY_BYTES, onError: tooLarge }), (c) =>
+  app.on(['GET', 'POST', 'OPTIONS'], '/graphql', bodyLimit({ maxSize: MAX_BODY_BYTES, onError: graphqlTooLarge }), (c) =>
     yoga.fetch(c.req.raw, { requestId: c.get('requestId') }),
   );
+
+  app.route('/audit', auditRoutes(hub));
 
   app.post('/webhooks/:connectionId', bodyLimit({ maxSize: MAX_BODY_BYTES, onError: tooLarge }), (c) => handleWebhook(hub, c));
   app.on(['GET', 'PUT', 'PATCH', 'DELETE'], '/webhooks/:connectionId', (c) => {

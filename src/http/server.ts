@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { createAdaptorServer } from '@hono/node-server';
 import type { Hono } from 'hono';
+import { GraphQLError } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import { ApiKeyAuthenticator, type Principal } from '../auth/principal.ts';
@@ -34,6 +35,7 @@ export async function startServer(hub: Hub, options: { port?: number; host?: str
   server.keepAliveTimeout = 5_000;
 
   const wsServer = new WebSocketServer({ server, path: '/graphql', maxPayload: 64 * 1024 });
+  hub.metrics.gauge('graphql_ws_connections', 'Open graphql-ws connections (each may carry several subscriptions: see graphql_subscriptions_active).', () => wsServer.clients.size);
   const wsCleanup = useServer<Record<string, unknown>, WsExtra>(
     {
       // A bad or missing key is refused when the connection opens (close code 4403).
@@ -56,17 +58,25 @@ export async function startServer(hub: Hub, options: { port?: number; host?: str
           params,
           principal: ctx.extra.principal ?? null,
         });
-        const args = {
+        // Parse and validate run the same plugins as over HTTP (operation limits included); their
+        // errors go back as the operation's `error` message rather than closing the socket.
+        let document: ReturnType<typeof parse>;
+        try {
+          document = parse(params.query);
+          const errors = validate(schema, document);
+          if (errors.length) return errors;
+        } catch (error) {
+          if (error instanceof GraphQLError) return [error.extensions.code ? error : new GraphQLError(error.message, { extensions: { code: 'GRAPHQL_PARSE_FAILED' } })];
+          throw error;
+        }
+        return {
           schema,
           operationName: params.operationName,
-          document: parse(params.query),
+          document,
           variableValues: params.variables,
           contextValue: await contextFactory(),
           rootValue: { execute, subscribe },
         };
-        const errors = validate(args.schema, args.document);
-        if (errors.length) return errors;
-        return args;
       },
     },
     wsServer,
@@ -89,6 +99,8 @@ export async function startServer(hub: Hub, options: { port?: number; host?: str
     wsServer,
     stop() {
       stopping ??= (async () => {
+        // Long-lived subscriptions (SSE responses, graphql-ws operations) would hold server.close open.
+        hub.events.endSubscriptions();
         await wsCleanup.dispose();
         for (const client of wsServer.clients) client.close(1001, 'server shutting down');
         await new Promise<void>((resolve) => wsServer.close(() => resolve()));

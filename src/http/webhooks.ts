@@ -52,6 +52,7 @@ export async function handleWebhook(hub: Hub, c: Context): Promise<Response> {
     connectorHub(hub).logRequest(connection.id, {
       requestId, method: 'POST', path: `/webhooks/${connection.id}`, status: answer.status, durationMs, client: connection.provider, error: answer.error ?? null,
     });
+    hub.metrics.connectionRequest('webhook', connection.id, connection.provider, 'POST', answer.status);
     const level = answer.status >= 500 ? 'error' : answer.status >= 400 ? 'warn' : 'debug';
     hub.logger[level]({ requestId, connectionId, provider: connection.provider, status: answer.status, error: answer.error, ms: durationMs }, 'webhook');
     return respond(c, answer);

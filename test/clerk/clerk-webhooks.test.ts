@@ -6,12 +6,18 @@ import type { LifecycleEventRecord } from '../../src/engine/types.ts';
 import { startTestHub, type TestHub } from '../support/server.ts';
 import { randomWebhookSecret, svixHeaders, svixSignature } from '../support/svix-signing.ts';
 import { clerkEvent, clerkSession, clerkUser, fixture, rawFixture, sendClerk } from './clerk-objects.ts';
+import { startClerkStandIn, type ClerkStandIn } from './clerk-stand-in.ts';
 
+// Deprovisions revoke sessions at Clerk (the revocation worker runs in the hub); every connection
+// here points the SDK at this stand-in, so nothing leaves 127.0.0.1.
+const SECRET_KEY = 'sk_test_webhooks';
+let api: ClerkStandIn;
 let t: TestHub;
 let organizationId: string;
 const committed: LifecycleEventRecord[] = [];
 
 beforeAll(async () => {
+  api = await startClerkStandIn(SECRET_KEY);
   t = await startTestHub();
   t.hub.engine.onCommitted((events) => committed.push(...events));
   const org = await t.gqlOk(`mutation { createOrganization(input: { name: "Northwind", slug: "northwind" }) { organization { id } } }`);
@@ -19,6 +25,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await t?.close();
+  await api?.close();
 });
 
 async function clerkConnection(config: Record<string, unknown> = {}, deprovisionPolicy = 'SOFT') {
@@ -26,7 +33,7 @@ async function clerkConnection(config: Record<string, unknown> = {}, deprovision
   const data = await t.gqlOk(
     `mutation($o: ID!, $c: JSON, $p: DeprovisionPolicy) { createDirectoryConnection(input: { organizationId: $o, provider: "clerk", name: "Clerk", config: $c, deprovisionPolicy: $p }) {
        connection { id webhookUrl config secretFields } } }`,
-    { o: organizationId, c: { webhookSigningSecret: secret, secretKey: 'sk_test_webhooks', ...config }, p: deprovisionPolicy },
+    { o: organizationId, c: { webhookSigningSecret: secret, secretKey: SECRET_KEY, apiUrl: api.url, ...config }, p: deprovisionPolicy },
   );
   const connection = data.createDirectoryConnection.connection;
   const send = (file: string, options: { id?: string; signedAt?: Date } = {}) => sendClerk(connection.webhookUrl, secret, freshFixture(file), options);
@@ -250,8 +257,9 @@ describe('acceptance: a Clerk-driven deprovision over real HTTP', () => {
     const c = await clerkConnection();
     await c.send('user.created.json');
     await c.send('organizationMembership.created.json');
-    await c.sendEvent('session.created', clerkSession('sess_laptop', PRIYA, 'active', 1773154351000));
-    await c.sendEvent('session.created', clerkSession('sess_phone', PRIYA, 'active', 1773154352000));
+    api.sessions.push(clerkSession('sess_laptop', PRIYA, 'active', 1773154351000), clerkSession('sess_phone', PRIYA, 'active', 1773154352000));
+    await c.sendEvent('session.created', api.sessions.at(-2));
+    await c.sendEvent('session.created', api.sessions.at(-1));
     const seen = committed.length;
 
     const banned = await c.send('user.updated.banned.json', { id: 'msg_ban' });
@@ -261,8 +269,8 @@ describe('acceptance: a Clerk-driven deprovision over real HTTP', () => {
     expect(user).toMatchObject({ state: 'DEPROVISIONED', deprovisionReason: 'banned at Clerk', roles: {}, isAdmin: false });
     const sessions = await t.db.prisma.session.findMany({ where: { userId: user.id }, orderBy: { externalRef: 'asc' } });
     expect(sessions).toHaveLength(2);
-    // Revoked here; the Clerk connector confirms upstream (revoke), so they wait as PENDING.
-    expect(sessions.every((s) => s.revokedAt !== null && s.revocationStatus === 'PENDING')).toBe(true);
+    // Revoked here in the deprovision's commit; the revocation worker then revokes them at Clerk.
+    expect(sessions.every((s) => s.revokedAt !== null && ['PENDING', 'CONFIRMED'].includes(s.revocationStatus!))).toBe(true);
     const memberships = await t.db.prisma.groupMembership.findMany({ where: { userId: user.id, removedAt: null } });
     expect(memberships).toHaveLength(2);
     expect(memberships.every((m) => m.suspendedAt !== null)).toBe(true);
@@ -274,6 +282,9 @@ describe('acceptance: a Clerk-driven deprovision over real HTTP', () => {
     const published = committed.slice(seen);
     expect(published.map((e) => e.type)).toEqual(expect.arrayContaining(['user.deprovisioned', 'session.revoked', 'session.revoked']));
     expect(published.find((e) => e.type === 'user.deprovisioned')).toMatchObject({ id: String(event.id), userId: user.id, deliveryId: 'msg_ban' });
+
+    await expect.poll(async () => (await t.db.prisma.session.findMany({ where: { userId: user.id } })).map((s) => s.revocationStatus), { timeout: 10_000 }).toEqual(['CONFIRMED', 'CONFIRMED']);
+    expect(api.sessions.filter((s) => s.user_id === PRIYA).map((s) => s.status)).toEqual(['revoked', 'revoked']);
 
     // Svix retries the same delivery: nothing happens twice.
     const before = await counts(c.id);

@@ -2,21 +2,26 @@
 // signs them (WorkOS-Signature), verified by @workos-inc/node, applied by the lifecycle engine.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collectCommitted, connectionSnapshot, createOrganization, createVendorConnection } from '../support/vendors/connections.ts';
-import { deliverWorkos, signWorkosDelivery, workosEvent, workosFixture, workosGroup, workosId, workosUser, type WireEvent } from '../support/vendors/workos.ts';
+import { deliverWorkos, signWorkosDelivery, startWorkosStandIn, workosEvent, workosFixture, workosGroup, workosId, workosUser, type WireEvent } from '../support/vendors/workos.ts';
 import { startTestHub, type TestHub } from '../support/server.ts';
 
 const SECRET = 'whsec-workos-test-secret-0123456789';
-const config = (extra: Record<string, unknown> = {}) => ({ webhookSecret: SECRET, apiKey: 'sk_test_workos_hub', ...extra });
+const API_KEY = 'sk_test_workos_hub';
+// The SDK's API calls (the Events API reader a webhook wakes) go to this stand-in, never to WorkOS.
+let api: Awaited<ReturnType<typeof startWorkosStandIn>>;
+const config = (extra: Record<string, unknown> = {}) => ({ webhookSecret: SECRET, apiKey: API_KEY, apiBaseUrl: api.url, apiMaxRetries: 0, ...extra });
 
 let t: TestHub;
 let committed: ReturnType<typeof collectCommitted>;
 beforeAll(async () => {
+  api = await startWorkosStandIn({ apiKey: API_KEY });
   t = await startTestHub();
   committed = collectCommitted(t);
 });
 afterAll(async () => {
   committed?.stop();
   await t?.close();
+  await api?.close();
 });
 
 const userBySource = (connectionId: string, sourceId: string) => t.hub.db.prisma.directoryUser.findFirstOrThrow({ where: { connectionId, sourceId } });
@@ -33,7 +38,7 @@ describe('WorkOS webhook deliveries', () => {
     // The API never returns secret fields.
     const { organization } = await t.gqlOk(`query($o: ID!) { organization(id: $o) { connections { id config secretFields webhookUrl } } }`, { o: c.organizationId });
     const connection = organization.connections.find((x: { id: string }) => x.id === c.connectionId);
-    expect(connection.config).toEqual({});
+    expect(connection.config).toEqual({ apiBaseUrl: api.url, apiMaxRetries: 0 }); // only the non-secret fields
     expect(connection.secretFields).toEqual(['webhookSecret', 'apiKey']);
     expect(JSON.stringify(organization)).not.toContain(SECRET);
   });

@@ -1,11 +1,10 @@
-// Svix-signed webhooks (Stytch; Clerk too): signatures made exactly as Svix makes them, with
-// node:crypto, independently of the svix library the connectors verify with.
-import { createHmac, randomBytes } from 'node:crypto';
+// Svix-signed webhooks (Stytch; Clerk too), with the options the vendor tests need (message id,
+// header names, rotated signatures); the signature itself is test/support/svix-signing.ts's.
+import { randomBytes } from 'node:crypto';
+import { randomWebhookSecret, svixSignature } from '../svix-signing.ts';
 
 /** A fresh Svix signing secret: "whsec_" + base64 of 24 random bytes. */
-export function svixSecret(): string {
-  return `whsec_${randomBytes(24).toString('base64')}`;
-}
+export const svixSecret = randomWebhookSecret;
 
 /**
  * `svix-signature: v1,<base64 HMAC-SHA256(base64-decoded secret after "whsec_",
@@ -20,13 +19,12 @@ export function signSvixDelivery(
 ): Record<string, string> {
   const id = options.msgId ?? `msg_${randomBytes(12).toString('hex')}`;
   const timestamp = options.timestamp ?? Math.floor(Date.now() / 1000);
-  const key = Buffer.from(secret.replace(/^whsec_/, ''), 'base64');
-  const signature = createHmac('sha256', key).update(`${id}.${timestamp}.${body}`, 'utf8').digest('base64');
+  const signature = svixSignature(secret, id, timestamp, body);
   const prefix = options.headerNames ?? 'svix';
   return {
     [`${prefix}-id`]: id,
     [`${prefix}-timestamp`]: String(timestamp),
-    [`${prefix}-signature`]: [...(options.otherSignatures ?? []), `v1,${signature}`].join(' '),
+    [`${prefix}-signature`]: [...(options.otherSignatures ?? []), signature].join(' '),
     'content-type': 'application/json',
   };
 }

@@ -105,6 +105,12 @@ export const UpsertGroup = z.object({
   ifExists: z.enum(['update', 'fail']).default('update'),
   ifAbsent: z.enum(['create', 'fail']).default('create'),
   expectedVersion: z.number().int().positive().optional(),
+  /**
+   * The source promises group names unique per connection (SCIM's displayName has uniqueness
+   * "server"): a name another live group holds is then a CONFLICT. Webhook sources (Clerk
+   * organizations, WorkOS and Stytch groups) allow duplicate names, so by default they are kept.
+   */
+  uniqueName: z.boolean().default(false),
   occurredAt,
 });
 
@@ -196,6 +202,23 @@ export const RecordSync = z.object({
   error: optionalText(4000),
 });
 
+/**
+ * The outcome of one attempt to revoke, at its source, a session or credential a deprovision marked
+ * PENDING (reported by the revocation worker, src/revocation). A report for another attempt than
+ * the next one, or for a row no longer PENDING, changes nothing (a retried or raced report).
+ */
+export const RecordRevocation = z.object({
+  type: z.literal('recordRevocation'),
+  target: z.enum(['session', 'credential']),
+  id: z.uuid(),
+  /** 1 for the first attempt. */
+  attempt: z.number().int().positive().max(1000),
+  /** confirmed: revoked upstream. retry: failed, try again at nextAttemptAt. failed: gave up. */
+  outcome: z.enum(['confirmed', 'retry', 'failed']),
+  error: optionalText(2000),
+  nextAttemptAt: z.coerce.date().optional(),
+});
+
 export const LifecycleCommand = z.discriminatedUnion('type', [
   UpsertUser,
   DeactivateUser,
@@ -213,6 +236,7 @@ export const LifecycleCommand = z.discriminatedUnion('type', [
   EndSession,
   RegisterCredential,
   RecordSync,
+  RecordRevocation,
 ]);
 export type LifecycleCommand = z.infer<typeof LifecycleCommand>;
 /** What a connector builds: defaults may be left out. */

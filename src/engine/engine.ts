@@ -315,15 +315,21 @@ export class LifecycleEngine {
   }
 }
 
+// Identity-linking settings, and which ids the batch wants to create with are taken already (in any
+// organization: creating with one is refused, never an overwrite), all in the context's one statement.
+const organizationExtras = `o.identity_linking AS "identityLinking", o.authoritative_connection_id AS "authoritativeConnectionId",
+    CASE WHEN cardinality($3::uuid[]) = 0 THEN '{}'::uuid[] ELSE ARRAY(
+      SELECT id FROM directory_user WHERE id = ANY($3::uuid[]) UNION ALL SELECT id FROM directory_group WHERE id = ANY($3::uuid[])) END AS "takenIds"`;
+
 const loadContextSql = prepared(`
-  SELECT o.id, o.role_ranking AS "roleRanking", o.default_role AS "defaultRole",
+  SELECT o.id, o.role_ranking AS "roleRanking", o.default_role AS "defaultRole", ${organizationExtras},
     CASE WHEN c.id IS NULL THEN NULL ELSE json_build_object('id', c.id, 'organizationId', c.organization_id, 'provider', c.provider,
       'status', c.status, 'testMode', c.test_mode, 'deprovisionPolicy', c.deprovision_policy, 'deniedAttributes', c.denied_attributes) END AS connection
   FROM organization o LEFT JOIN directory_connection c ON c.organization_id = o.id AND c.id = ANY($2::uuid[])
   WHERE o.id = $1`);
 
 const loadContextWithHeadSql = prepared(`
-  SELECT o.id, o.role_ranking AS "roleRanking", o.default_role AS "defaultRole", h.seq AS "headSeq", h.hash AS "headHash",
+  SELECT o.id, o.role_ranking AS "roleRanking", o.default_role AS "defaultRole", ${organizationExtras}, h.seq AS "headSeq", h.hash AS "headHash",
     CASE WHEN c.id IS NULL THEN NULL ELSE json_build_object('id', c.id, 'organizationId', c.organization_id, 'provider', c.provider,
       'status', c.status, 'testMode', c.test_mode, 'deprovisionPolicy', c.deprovision_policy, 'deniedAttributes', c.denied_attributes) END AS connection
   FROM organization o JOIN audit_chain_head h ON h.organization_id = o.id
@@ -370,6 +376,10 @@ function entityKeys(connectionId: string | undefined, commands: readonly Lifecyc
       case 'recordSync':
         keys.add(`sync:${c.connectionId}`);
         break;
+      // One session or credential row (the revocation worker's report), locked by the command itself.
+      case 'recordRevocation':
+        keys.add(`${c.target}:${c.id}`);
+        break;
       default:
         user(c.user);
     }
@@ -379,9 +389,11 @@ function entityKeys(connectionId: string | undefined, commands: readonly Lifecyc
 
 async function loadContext(tx: SqlExecutor, organizationId: string, batch: Pending[], withChainHead: boolean) {
   const connectionIds = [...new Set(batch.map((p) => p.delivery.connectionId).filter((c): c is string => !!c))];
+  const requestedIds: string[] = [];
+  for (const p of batch) for (const c of p.commands) if ((c.type === 'upsertUser' || c.type === 'upsertGroup') && c.id) requestedIds.push(c.id);
   const rows = await tx.query<OrganizationInfo & { connection: ConnectionInfo | null; headSeq: string | number; headHash: string }>(
     withChainHead ? loadContextWithHeadSql : loadContextSql,
-    [organizationId, connectionIds],
+    [organizationId, connectionIds, requestedIds],
   );
   if (!rows.length) throw new EngineError('NOT_FOUND', `organization ${organizationId} not found`);
   const { connection: _c, headSeq, headHash, ...organization } = rows[0]!;

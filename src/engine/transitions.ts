@@ -5,7 +5,7 @@ import { canonicalJson } from './audit-chain.ts';
 import type { AuditDraft } from './audit-log.ts';
 import type { GroupRef, LifecycleCommand, UserProfile, UserRef } from './commands.ts';
 import { EngineError } from './errors.ts';
-import { LINKED_DEPROVISION_REASON, personKeyOf, type IdentityLinking, type LinkingSettings } from './identity-linking.ts';
+import { LINKED_DEPROVISION_REASON, personKeyOf, type LinkingSettings } from './identity-linking.ts';
 import { adminRole, computeRoles, ORG_WORKSPACE, sameRoles } from './roles.ts';
 import type { Actor, CommandResult, GroupRecord, MembershipRecord, UserRecord } from './types.ts';
 import type { ConnectionInfo, UnitOfWork } from './unit-of-work.ts';
@@ -34,20 +34,10 @@ const laterOf = (a: Date | null, b: Date) => (a && a.getTime() > b.getTime() ? a
 const same = (a: unknown, b: unknown) => canonicalJson(a) === canonicalJson(b);
 const lower = (s: string | null | undefined) => (s == null || s === '' ? null : s.toLowerCase());
 
-// Read once per unit of work, and only when a command needs it (keeps engine.ts's context query as is).
-const linkingByUnit = new WeakMap<UnitOfWork, Promise<LinkingSettings>>();
-function linkingOf(ctx: ApplyContext): Promise<LinkingSettings> {
-  let settings = linkingByUnit.get(ctx.uow);
-  if (!settings) {
-    settings = ctx.uow.tx
-      .query<{ mode: IdentityLinking; authoritativeConnectionId: string | null }>(
-        'SELECT identity_linking AS mode, authoritative_connection_id AS "authoritativeConnectionId" FROM organization WHERE id = $1',
-        [ctx.uow.organization.id],
-      )
-      .then(([row]) => row ?? { mode: 'NONE' as const, authoritativeConnectionId: null });
-    linkingByUnit.set(ctx.uow, settings);
-  }
-  return settings;
+// Read with the batch's context (engine.ts).
+function linkingOf(ctx: ApplyContext): LinkingSettings {
+  const { identityLinking, authoritativeConnectionId } = ctx.uow.organization;
+  return { mode: identityLinking, authoritativeConnectionId };
 }
 
 /** Users of other connections linked to this one (same person key), loaded and locked. */
@@ -84,6 +74,8 @@ export async function prefetch(uow: UnitOfWork, connection: ConnectionInfo | nul
         if (c.profile.externalId) extKeys.add(c.profile.externalId);
         break;
       }
+      case 'recordRevocation':
+        break;
       case 'deactivateUser':
       case 'reactivateUser':
       case 'deleteUser':
@@ -113,31 +105,14 @@ export async function prefetch(uow: UnitOfWork, connection: ConnectionInfo | nul
   }
   await uow.loadUsers({ connectionId: connection?.id, sourceIds: [...userSources], ids: [...userIds], userNameKeys: [...nameKeys], externalIdKeys: [...extKeys] });
   await uow.loadGroups({ connectionId: connection?.id, sourceIds: [...groupSources], ids: [...groupIds], displayNameKeys: [...groupNames] });
-  await findTakenIds(uow, commands);
 }
 
 // Ids a connector asked for (upsertUser.id / upsertGroup.id) that some row, in any organization,
-// already has: creating with one of them is refused, never an overwrite of that row.
-const takenIds = new WeakMap<UnitOfWork, Set<string>>();
-
-async function findTakenIds(uow: UnitOfWork, commands: readonly LifecycleCommand[]) {
-  const wanted = { user: [] as string[], group: [] as string[] };
-  for (const c of commands) {
-    if (c.type === 'upsertUser' && c.id) wanted.user.push(c.id);
-    else if (c.type === 'upsertGroup' && c.id) wanted.group.push(c.id);
-  }
-  const taken = takenIds.get(uow) ?? new Set<string>();
-  takenIds.set(uow, taken);
-  for (const [table, ids] of [['directory_user', wanted.user], ['directory_group', wanted.group]] as const) {
-    if (!ids.length) continue;
-    const rows = await uow.tx.query<{ id: string }>(`SELECT id FROM ${table} WHERE id = ANY($1::uuid[])`, [ids]);
-    for (const row of rows) taken.add(row.id);
-  }
-}
-
+// already has (organization.takenIds, read with the batch's context): creating with one of them is
+// refused, never an overwrite of that row.
 function newRecordId(ctx: ApplyContext, requested: string | undefined, existing: (id: string) => unknown): string {
   if (!requested) return uuidv7();
-  if (takenIds.get(ctx.uow)?.has(requested) || existing(requested)) {
+  if (ctx.uow.organization.takenIds.includes(requested) || existing(requested)) {
     throw new EngineError('CONFLICT', `id ${requested} is already in use`, { field: 'id' });
   }
   return requested;
@@ -153,7 +128,7 @@ function audit(ctx: ApplyContext, draft: Omit<AuditDraft, 'actor' | 'deliveryId'
   return ctx.uow.addAudit({ ...draft, actor: ctx.actor, deliveryId: ctx.deliveryId, testMode: ctx.dryRun });
 }
 
-function event(ctx: ApplyContext, type: string, at: Date, fields: { userId?: string | null; groupId?: string | null; data?: Record<string, unknown>; auditIndex?: number }) {
+function event(ctx: ApplyContext, type: string, at: Date, fields: { userId?: string | null; groupId?: string | null; connectionId?: string | null; data?: Record<string, unknown>; auditIndex?: number }) {
   ctx.uow.addEvent({
     type,
     occurredAt: at,
@@ -340,15 +315,15 @@ async function deprovision(ctx: ApplyContext, user: UserRecord, reason: string, 
   const wasAdmin = user.isAdmin && user.state === 'ACTIVE';
   const warnings = wasAdmin ? await adminOrphanWarnings(ctx, [user.id], at) : [];
 
-  await uow.loadMembershipsOfUsers([user.id]);
+  const live = await uow.loadOffboarding(user.id);
   const ended = uow.membershipsOfUser(user.id).filter(isActiveMembership);
   for (const m of ended) uow.setMembership({ ...m, suspendedAt: uow.now });
-  for (const m of ended) await uow.loadGroups({ ids: [m.groupId] });
+  if (ended.length) await uow.loadGroups({ ids: ended.map((m) => m.groupId) });
   const endedMemberships = ended.map((m) => ({ groupId: m.groupId, displayName: uow.group(m.groupId)?.displayName ?? null }));
 
   const revoked: Record<'session' | 'credential', Array<{ id: string; externalRef: string; kind?: string; upstream: boolean }>> = { session: [], credential: [] };
   for (const table of ['session', 'credential'] as const) {
-    for (const s of await uow.liveSessionsOf(table, user.id)) {
+    for (const s of live[table]) {
       const upstream = !!s.provider && ctx.revokesUpstream(s.provider);
       uow.revokeSession(table, s.id, reason, upstream ? 'PENDING' : 'NOT_REQUIRED');
       revoked[table].push({ id: s.id, externalRef: s.externalRef, ...(s.kind ? { kind: s.kind } : {}), upstream });
@@ -382,7 +357,7 @@ async function deprovision(ctx: ApplyContext, user: UserRecord, reason: string, 
   if (Object.keys(previousRoles).length) event(ctx, 'role.changed', at, { userId: user.id, data: { from: previousRoles, to: {} }, auditIndex });
 
   // One person, several sources: the authoritative source's leaver loses access everywhere.
-  const linking = user.personKey ? await linkingOf(ctx) : null;
+  const linking = user.personKey ? linkingOf(ctx) : null;
   if (linking && linking.mode !== 'NONE' && linking.authoritativeConnectionId === user.connectionId) {
     for (const linked of await linkedUsers(ctx, user, 'ACTIVE')) {
       const out = await deprovision(ctx, linked, LINKED_DEPROVISION_REASON, at, {}, { linkedFrom: { userId: user.id, connectionId: user.connectionId, personKey: user.personKey } });
@@ -405,7 +380,7 @@ async function reactivate(ctx: ApplyContext, user: UserRecord, at: Date, extra: 
   event(ctx, 'user.reactivated', at, { userId: user.id, data, auditIndex });
 
   // Undo what linking did, and only that: a linked user deprovisioned for its own reasons stays so.
-  const linking = user.personKey ? await linkingOf(ctx) : null;
+  const linking = user.personKey ? linkingOf(ctx) : null;
   if (linking && linking.mode !== 'NONE' && linking.authoritativeConnectionId === user.connectionId) {
     for (const linked of await linkedUsers(ctx, user, 'DEPROVISIONED')) {
       if (linked.deprovisionReason !== LINKED_DEPROVISION_REASON || !linked.sourceActive || linked.sourceDeletedAt) continue;
@@ -422,7 +397,7 @@ async function reactivate(ctx: ApplyContext, user: UserRecord, at: Date, extra: 
  */
 async function deprovisionIfPersonLeft(ctx: ApplyContext, user: UserRecord, at: Date): Promise<TransitionOutcome | null> {
   if (!user.personKey || user.state !== 'ACTIVE') return null;
-  const linking = await linkingOf(ctx);
+  const linking = linkingOf(ctx);
   if (linking.mode === 'NONE' || !linking.authoritativeConnectionId || linking.authoritativeConnectionId === user.connectionId) return null;
   const [authoritative] = await ctx.uow.tx.query<{ id: string; state: string }>(
     'SELECT id, state FROM directory_user WHERE organization_id = $1 AND connection_id = $2 AND person_key = $3 ORDER BY (state = \'ACTIVE\') DESC, id LIMIT 1',
@@ -462,7 +437,7 @@ async function upsertUser(ctx: ApplyContext, cmd: Cmd<'upsertUser'>): Promise<Co
     const user = applyProfile(ctx, { ...blankUser(ctx, connection, cmd.sourceId), id: newRecordId(ctx, cmd.id, (id) => uow.user(id)) }, cmd.profile, 'replace');
     checkUserKeys(ctx, user);
     Object.assign(user, { sourceUpdatedAt: at, sourceStateAt: at, sourceActive: cmd.active !== false });
-    user.personKey = personKeyOf((await linkingOf(ctx)).mode, user);
+    user.personKey = personKeyOf(linkingOf(ctx).mode, user);
     if (cmd.active === false) {
       Object.assign(user, { state: 'DEPROVISIONED', deprovisionedAt: uow.now, deprovisionReason: cmd.inactiveReason ?? 'provisioned inactive by the source' });
     } else {
@@ -504,7 +479,7 @@ async function upsertUser(ctx: ApplyContext, cmd: Cmd<'upsertUser'>): Promise<Co
     sourceStateAt: active !== undefined ? laterOf(existing.sourceStateAt, at) : existing.sourceStateAt,
     sourceActive: active ?? existing.sourceActive,
     lastSyncedAt: uow.now,
-    personKey: personKeyOf((await linkingOf(ctx)).mode, profiled),
+    personKey: personKeyOf(linkingOf(ctx).mode, profiled),
   };
 
   let user = existing;
@@ -649,10 +624,10 @@ async function upsertGroup(ctx: ApplyContext, cmd: Cmd<'upsertGroup'>): Promise<
   const at = occurredAt(ctx, cmd);
   const existing = uow.groupBySource(connection.id, cmd.sourceId);
   const nameKey = lower(cmd.displayName);
-  const nameHolder = nameKey ? uow.groupHoldingName(connection.id, nameKey, existing?.id) : undefined;
+  const nameHolder = cmd.uniqueName && nameKey ? uow.groupHoldingName(connection.id, nameKey, existing?.id) : undefined;
 
-  // Group names are unique per connection: a source renaming groups out of order retries this
-  // until the older holder of the name has been renamed (answered CONFLICT, not a constraint error).
+  // Where the source keeps names unique, a source renaming groups out of order retries this until
+  // the older holder of the name has been renamed (answered CONFLICT, not a constraint error).
   const nameTaken = () =>
     new EngineError('CONFLICT', `a group named "${cmd.displayName}" already exists in this connection`, { field: 'displayName', existingId: nameHolder!.sourceId });
   if (!existing) {
@@ -936,6 +911,54 @@ async function recordSync(ctx: ApplyContext, cmd: Cmd<'recordSync'>): Promise<Co
   return { status: ctx.dryRun ? 'dry_run' : 'applied' };
 }
 
+/**
+ * Records one attempt to revoke a session or credential at its source (the revocation worker's
+ * report): CONFIRMED, another try later, or FAILED, which emits `<session|credential>.revocation_failed`
+ * so someone acts by hand. Only the next attempt of a PENDING row counts; anything else is a noop.
+ */
+async function recordRevocation(ctx: ApplyContext, cmd: Cmd<'recordRevocation'>): Promise<CommandResult> {
+  const { uow } = ctx;
+  // Only the hub's own worker reports revocations: a connector (or an API key) cannot confirm one.
+  if (ctx.connection || ctx.actor.type !== 'system') throw new EngineError('INVALID_COMMAND', 'recordRevocation is reported by the revocation worker only');
+  const table = cmd.target;
+  const [row] = await uow.tx.query<{ id: string; userId: string; connectionId: string | null; externalRef: string; kind: string | null; status: string | null; attempts: number }>(
+    `SELECT id, user_id AS "userId", connection_id AS "connectionId", external_ref AS "externalRef", ${table === 'credential' ? 'kind' : 'NULL::text AS kind'},
+       revocation_status::text AS status, revocation_attempts AS attempts
+     FROM ${table} WHERE id = $1 AND organization_id = $2 FOR UPDATE`,
+    [cmd.id, uow.organization.id],
+  );
+  if (!row) throw new EngineError('NOT_FOUND', `${table} ${cmd.id} not found`);
+  if (row.status !== 'PENDING' || row.attempts !== cmd.attempt - 1) return { status: 'noop' };
+  if (cmd.outcome === 'retry' && !cmd.nextAttemptAt) throw new EngineError('INVALID_COMMAND', 'a retry needs nextAttemptAt', { field: 'nextAttemptAt' });
+  const now = uow.now;
+  const status = cmd.outcome === 'confirmed' ? 'CONFIRMED' : cmd.outcome === 'failed' ? 'FAILED' : 'PENDING';
+  const error = cmd.outcome === 'confirmed' ? null : (cmd.error ?? 'unknown error');
+  const nextAttemptAt = cmd.outcome === 'retry' ? cmd.nextAttemptAt! : null;
+  uow.deferWrite((tx) =>
+    tx.query(
+      `UPDATE ${table} SET revocation_status = $2::"RevocationStatus", revocation_attempts = $3, revocation_error = $4, next_attempt_at = $5,
+         revocation_confirmed_at = $6 WHERE id = $1`,
+      [row.id, status, cmd.attempt, error, nextAttemptAt, status === 'CONFIRMED' ? now : null],
+    ),
+  );
+  const action = cmd.outcome === 'confirmed' ? `${table}.revocation_confirmed` : cmd.outcome === 'failed' ? `${table}.revocation_failed` : `${table}.revocation_attempt_failed`;
+  const data = {
+    userId: row.userId,
+    [`${table}Id`]: row.id,
+    externalRef: row.externalRef,
+    ...(row.kind ? { kind: row.kind } : {}),
+    connectionId: row.connectionId,
+    attempt: cmd.attempt,
+    ...(error ? { error } : {}),
+    ...(nextAttemptAt ? { nextAttemptAt } : {}),
+  };
+  const warnings = cmd.outcome === 'failed' ? [`could not revoke ${table} ${row.externalRef} at its source after ${cmd.attempt} attempts: revoke it by hand`] : [];
+  const auditIndex = audit(ctx, { action, targetType: table, targetId: row.id, data, warnings });
+  // A retry is audited only; a confirmation or a final failure is news for subscribers.
+  if (cmd.outcome !== 'retry') event(ctx, action, now, { userId: row.userId, connectionId: row.connectionId, data, auditIndex });
+  return { status: 'applied', warnings };
+}
+
 function pick<T extends object>(row: T, keys: string[]): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const k of keys) out[k] = (row as Record<string, unknown>)[k];
@@ -976,5 +999,7 @@ export async function applyCommand(ctx: ApplyContext, cmd: LifecycleCommand): Pr
       return endSession(ctx, cmd);
     case 'recordSync':
       return recordSync(ctx, cmd);
+    case 'recordRevocation':
+      return recordRevocation(ctx, cmd);
   }
 }

@@ -2,6 +2,7 @@
 // memory by the transitions, and written back in a handful of multi-row statements. Several
 // deliveries can share a unit of work (group commit); `checkpoint`/`rollbackTo` undo one
 // delivery's in-memory changes when it fails, leaving the others intact.
+import type { IdentityLinking } from './identity-linking.ts';
 import { prepared, type SqlExecutor } from '../db/sql.ts';
 import { appendAuditAndEventsSql, appendAuditSql, jsonSafe, linkAuditDrafts, type AuditDraft } from './audit-log.ts';
 import type { RoleMapping, RoleSettings } from './roles.ts';
@@ -19,6 +20,11 @@ export interface ConnectionInfo {
 
 export interface OrganizationInfo extends RoleSettings {
   id: string;
+  /** Read with the batch's context (one statement fewer per batch than asking when needed). */
+  identityLinking: IdentityLinking;
+  authoritativeConnectionId: string | null;
+  /** Ids the batch's commands ask to create with (upsertUser.id / upsertGroup.id) that a row already has. */
+  takenIds: string[];
 }
 
 
@@ -130,6 +136,15 @@ const loadGroupsSql = prepared(`SELECT ${groupColumns} FROM directory_group
 const membershipsOfUsersSql = prepared(`SELECT ${membershipColumns} FROM group_membership WHERE user_id = ANY($1::uuid[]) ORDER BY group_id, user_id FOR UPDATE`);
 const membershipsOfGroupSql = prepared(`SELECT ${membershipColumns} FROM group_membership WHERE group_id = $1 ORDER BY user_id FOR UPDATE`);
 const membershipPairsSql = prepared(`SELECT ${membershipColumns} FROM group_membership WHERE group_id = $1 AND user_id = ANY($2::uuid[]) ORDER BY user_id FOR UPDATE`);
+// Row locks in the CTEs as in the separate loads (memberships, then sessions, then credentials, each in key order).
+const offboardingSql = prepared(`
+  WITH m AS (SELECT ${membershipColumns} FROM group_membership WHERE $2::boolean AND user_id = $1 ORDER BY group_id FOR UPDATE),
+  s AS (SELECT t.id, t.user_id AS "userId", t.connection_id AS "connectionId", c.provider, t.external_ref AS "externalRef"
+    FROM session t LEFT JOIN directory_connection c ON c.id = t.connection_id WHERE t.user_id = $1 AND t.revoked_at IS NULL ORDER BY t.id FOR UPDATE OF t),
+  k AS (SELECT t.id, t.user_id AS "userId", t.connection_id AS "connectionId", c.provider, t.external_ref AS "externalRef", t.kind
+    FROM credential t LEFT JOIN directory_connection c ON c.id = t.connection_id WHERE t.user_id = $1 AND t.revoked_at IS NULL ORDER BY t.id FOR UPDATE OF t)
+  SELECT (SELECT json_agg(m) FROM m) AS memberships, (SELECT json_agg(s ORDER BY s.id) FROM s) AS sessions, (SELECT json_agg(k ORDER BY k.id) FROM k) AS credentials`);
+const date = (v: string | null | undefined) => (v == null ? null : new Date(v));
 const lockOrganizationSql = prepared('SELECT 1 FROM organization WHERE id = $1 FOR UPDATE');
 const countOtherAdminsSql = prepared(`SELECT count(*)::int AS n FROM directory_user
   WHERE organization_id = $1 AND is_admin AND state = 'ACTIVE' AND NOT (id = ANY($2::uuid[]))`);
@@ -156,6 +171,7 @@ export class UnitOfWork {
   private readonly newSessions: Array<{ table: 'session' | 'credential'; row: Record<string, unknown> }> = [];
   private readonly mappingWrites: Array<{ op: 'set' | 'remove'; groupId: string; workspace: string; role: string | null }> = [];
   private readonly deliveries: Array<{ connectionId: string; deliveryId: string; outcome: string; commandCount: number }> = [];
+  private readonly deferredWrites: Array<(tx: SqlExecutor) => Promise<unknown>> = [];
   readonly audit: AuditDraft[] = [];
   readonly events: EventDraft[] = [];
   private journal: Journal = [];
@@ -265,16 +281,26 @@ export class UnitOfWork {
     return n;
   }
 
-  /** Unrevoked sessions or credentials of a user, locked. */
-  async liveSessionsOf(table: 'session' | 'credential', userId: string): Promise<SessionLike[]> {
-    const rows = await this.tx.query<SessionLike>(
-      `SELECT t.id, t.user_id AS "userId", t.connection_id AS "connectionId", c.provider, t.external_ref AS "externalRef",
-         t.revoked_at AS "revokedAt" ${table === 'credential' ? ', t.kind' : ''}
-       FROM ${table} t LEFT JOIN directory_connection c ON c.id = t.connection_id
-       WHERE t.user_id = $1 AND t.revoked_at IS NULL ORDER BY t.id FOR UPDATE OF t`,
-      [userId],
+  /**
+   * What a deprovision takes away from a user, read and locked in one statement: every membership
+   * row (tracked, as loadMembershipsOfUsers), and the live sessions and credentials (returned).
+   */
+  async loadOffboarding(userId: string): Promise<Record<'session' | 'credential', SessionLike[]>> {
+    const needMemberships = !this.membershipsLoadedForUser.has(userId) && this.users.get(userId)?.original !== null;
+    this.membershipsLoadedForUser.add(userId);
+    const [row] = await this.tx.query<{ memberships: Array<Record<string, string | null>> | null; sessions: SessionLike[] | null; credentials: SessionLike[] | null }>(
+      offboardingSql,
+      [userId, needMemberships],
     );
-    return rows.filter((r) => !this.sessionRevocations.has(`${table}:${r.id}`));
+    for (const m of row?.memberships ?? []) {
+      this.trackMembership({
+        groupId: m.groupId!, userId: m.userId!, organizationId: m.organizationId!, suspendedAt: date(m.suspendedAt), removedAt: date(m.removedAt),
+        sourceUpdatedAt: date(m.sourceUpdatedAt), createdAt: date(m.createdAt)!,
+      });
+    }
+    const live = (table: 'session' | 'credential', rows: SessionLike[] | null) =>
+      (rows ?? []).filter((r) => !this.sessionRevocations.has(`${table}:${r.id}`)).map((r) => ({ ...r, revokedAt: null }));
+    return { session: live('session', row?.sessions ?? null), credential: live('credential', row?.credentials ?? null) };
   }
 
   async findSession(table: 'session' | 'credential', userId: string, externalRef: string, kind?: string): Promise<SessionLike | undefined> {
@@ -407,6 +433,12 @@ export class UnitOfWork {
     this.mappingWrites.push({ op, groupId, workspace, role });
   }
 
+  /** A single-row write the bulk statements do not cover (recordRevocation); undone with its delivery. */
+  deferWrite(write: (tx: SqlExecutor) => Promise<unknown>) {
+    this.journal.push(() => this.deferredWrites.pop());
+    this.deferredWrites.push(write);
+  }
+
   recordDelivery(connectionId: string, deliveryId: string, outcome: string, commandCount: number) {
     this.journal.push(() => this.deliveries.pop());
     this.deliveries.push({ connectionId, deliveryId, outcome, commandCount });
@@ -511,6 +543,8 @@ export class UnitOfWork {
           await tx.query('DELETE FROM group_mapping WHERE group_id = $1 AND workspace = $2', [m.groupId, m.workspace]);
         }
       }
+
+      for (const write of this.deferredWrites) await write(tx);
 
       if (this.deliveries.length) {
         // No ON CONFLICT: a concurrent writer that applied the same delivery first makes this fail,

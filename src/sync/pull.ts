@@ -99,17 +99,22 @@ export class PullPoller {
   private async readFeed(connectionId: string) {
     const sql = this.hub.db.sql;
     let connector: AnyConnector | undefined;
+    let provider: string | undefined;
+    // Per-connection health for /metrics: a feed read that works, or fails (src/observability).
+    const observe = (ok: boolean) => provider && this.hub.metrics.connectionRequest('pull', connectionId, provider, 'GET', ok ? 200 : 502);
     try {
       for (let pages = 0; pages < this.options.maxPagesPerRound && !this.stopped; pages++) {
         const connection = await loadConnectionView({ sql, box: this.hub.box }, connectionId);
         if (!connection || connection.status !== 'ACTIVE') return;
         connector = this.hub.registry.get(connection.provider);
         if (!connector?.pull) return;
+        provider = connection.provider;
         const { tokenHash: _t, ...view } = connection;
         const page = await connector.pull(connection.cursor, connectorContext({ sql, logger: this.hub.logger }, view, { signal: this.signal }));
         // Nothing new (or a connection that does not read its feed): leave the connection as it is,
         // but a read that works again clears the error an earlier read recorded.
         if (!page.commands.length && page.cursor === connection.cursor) {
+          observe(true);
           await sql.query(`UPDATE directory_connection SET last_error = NULL, last_error_at = NULL WHERE id = $1 AND last_error LIKE $2`, [connectionId, `${FEED_ERROR_PREFIX}%`]);
           return;
         }
@@ -127,6 +132,7 @@ export class PullPoller {
            WHERE id = $1 AND cursor IS NOT DISTINCT FROM $3 RETURNING id`,
           [connectionId, page.cursor, connection.cursor],
         );
+        observe(true);
         if (!moved.length || !page.hasMore) return;
       }
     } catch (error) {
@@ -140,6 +146,7 @@ export class PullPoller {
             ? null
             : `${FEED_ERROR_PREFIX}${name}'s feed failed: ${why}. The hub retries every ${Math.round(this.options.intervalMs / 1000)} s from the last saved position; if it persists, check the connection's credentials and API URL`;
       if (!message) return;
+      observe(false);
       this.hub.logger.warn({ err: error, connectionId }, 'pull failed');
       await sql.query('UPDATE directory_connection SET last_error = $2, last_error_at = now(), updated_at = now() WHERE id = $1', [connectionId, message.slice(0, 4000)]).catch(() => {});
     }

@@ -61,14 +61,23 @@ describe('memberships from an unordered source', () => {
     expect(await db.prisma.groupMembership.count({ where: { user: { connectionId: hard.connectionId } } })).toBe(0);
   });
 
-  it('renaming onto a name another group still holds is a CONFLICT to retry, not a constraint failure', async () => {
+  it('where the source keeps names unique, renaming onto a name another group still holds is a CONFLICT to retry, not a constraint failure', async () => {
     const f = await engineFixture(db);
+    const group = (sourceId: string, minute: number, displayName: string) => ({ type: 'upsertGroup' as const, sourceId, displayName, occurredAt: at(minute), uniqueName: true });
     await f.send([group('g1', 0, 'Alpha'), group('g2', 0, 'Beta')]);
     const err = await f.send([group('g2', 2, 'Alpha')]).catch((e) => e);
     expect(err).toMatchObject({ code: 'CONFLICT', details: { field: 'displayName', existingId: 'g1' } });
     await f.send([group('g1', 1, 'Gamma')]);
     await f.send([group('g2', 2, 'Alpha')]);
     expect((await f.groupBySource('g2')).displayName).toBe('Alpha');
+  });
+
+  it('a source that allows duplicate group names (Clerk organizations, WorkOS groups) keeps both', async () => {
+    const f = await engineFixture(db);
+    await f.send([group('g1', 0, 'Engineering'), group('g2', 0, 'engineering')]);
+    await f.send([group('g3', 1, 'Sales')]);
+    await f.send([group('g3', 2, 'Engineering')]);
+    expect((await Promise.all(['g1', 'g2', 'g3'].map((g) => f.groupBySource(g)))).map((g) => g.displayName)).toEqual(['Engineering', 'engineering', 'Engineering']);
   });
 });
 

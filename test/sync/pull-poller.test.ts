@@ -32,7 +32,10 @@ const feedConnector = defineConnector({
     maxActive = Math.max(maxActive, now);
     try {
       if (pullDelayMs) await new Promise((r) => setTimeout(r, pullDelayMs));
-      const feed = feeds.get(ctx.connection.id) ?? [];
+      // The interval poller can reach a new connection before newConnection() has registered its
+      // feed: nothing to read yet, and no cursor to save.
+      const feed = feeds.get(ctx.connection.id);
+      if (!feed) return { commands: [], cursor, hasMore: false };
       const from = cursor ? Number(cursor) : 0;
       const page = feed.slice(from, from + 2);
       const to = from + page.length;

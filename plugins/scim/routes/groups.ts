@@ -109,7 +109,7 @@ export async function createGroup(req: ScimRequest): Promise<ScimResponse> {
   const group = normalizeGroup(await req.body());
   const id = uuidv7();
   const commands: LifecycleCommandInput[] = [
-    { type: 'upsertGroup', sourceId: id, id, displayName: group.displayName, externalId: group.externalId, sourceData: group.resource, ifExists: 'fail' },
+    { type: 'upsertGroup', sourceId: id, id, displayName: group.displayName, externalId: group.externalId, sourceData: group.resource, ifExists: 'fail', uniqueName: true },
   ];
   // Members sent with the group (JumpCloud does) are applied in the same commit.
   if (group.members?.length) commands.push(memberCommand(id, { type: 'addMembers', ids: group.members }));
@@ -133,6 +133,7 @@ export async function replaceGroup(req: ScimRequest, id: string): Promise<ScimRe
         externalId: group.externalId,
         sourceData: group.resource,
         ifAbsent: 'fail',
+        uniqueName: true,
         ...(typeof expected === 'number' ? { expectedVersion: expected } : {}),
       },
       // PUT replaces the whole resource: members not listed are removed (RFC 7644 §3.5.1).
@@ -164,7 +165,7 @@ export async function patchGroup(req: ScimRequest, id: string): Promise<ScimResp
         const base: Json = { ...rest, displayName: row.displayName, ...(row.externalId ? { externalId: row.externalId } : {}) };
         const next = normalizeGroup(applyPatch('Group', base, plan.attributeOperations));
         if (canonicalJson(next.resource) !== canonicalJson(normalizeGroup(base).resource)) {
-          attributes = { type: 'upsertGroup', sourceId: id, displayName: next.displayName, externalId: next.externalId, sourceData: next.resource, ifAbsent: 'fail', expectedVersion: row.version };
+          attributes = { type: 'upsertGroup', sourceId: id, displayName: next.displayName, externalId: next.externalId, sourceData: next.resource, ifAbsent: 'fail', expectedVersion: row.version, uniqueName: true };
         }
       }
     }

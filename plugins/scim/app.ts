@@ -11,7 +11,8 @@ import { randomUUID } from 'node:crypto';
 import { Hono, type Context } from 'hono';
 import type { ConnectionView, ConnectorHub } from '../../src/connectors/contract.ts';
 import { scimConfigSchema } from './config.ts';
-import { ScimError } from './errors/index.ts';
+import { isTransientDatabaseError } from '../../src/db/sql.ts';
+import { databaseUnavailable, ScimError } from './errors/index.ts';
 import { readJsonBody } from './http/body.ts';
 import { detectClient } from './http/client.ts';
 import { redactedPath } from './http/log.ts';
@@ -35,7 +36,7 @@ function unauthorized(detail: string) {
 type Handler = (req: ScimRequest, id?: string) => Promise<ScimResponse> | ScimResponse;
 
 /** Resource routes: [collection, has id] → method → handler. */
-const routes: Record<string, { collection: Record<string, Handler>; item?: Record<string, Handler>; search?: Handler }> = {
+export const scimRoutes: Record<string, { collection: Record<string, Handler>; item?: Record<string, Handler>; search?: Handler }> = {
   users: {
     collection: { GET: (req) => listUsers(req, listParams(req, req.query)), POST: createUser },
     item: { GET: (req, id) => getUser(req, id!), PUT: (req, id) => replaceUser(req, id!), PATCH: (req, id) => patchUser(req, id!), DELETE: (req, id) => deleteUser(req, id!) },
@@ -53,7 +54,7 @@ const routes: Record<string, { collection: Record<string, Handler>; item?: Recor
 
 async function dispatch(req: ScimRequest, segments: string[]): Promise<ScimResponse> {
   const [resource, id, ...extra] = segments;
-  const route = resource ? routes[resource.toLowerCase()] : undefined;
+  const route = resource ? scimRoutes[resource.toLowerCase()] : undefined;
   if (!route || extra.length) {
     if (resource?.toLowerCase() === 'bulk') throw new ScimError(501, undefined, 'bulk operations are not supported (see /ServiceProviderConfig)');
     throw new ScimError(404, undefined, `no SCIM endpoint at /${segments.join('/')} (endpoints: /Users, /Groups, /ServiceProviderConfig, /ResourceTypes, /Schemas)`);
@@ -138,7 +139,9 @@ export function createScimApp(hub: ConnectorHub): Hono {
       };
       response = await dispatch(req, segments);
     } catch (error) {
-      const scim = error instanceof ScimError ? error : null;
+      // A database that is down or restarting (connection refused or lost): reads outside the engine
+      // (token check, uniqueness lookups, GETs) fail with the driver's error; the IdP should retry.
+      const scim = error instanceof ScimError ? error : isTransientDatabaseError(error) ? databaseUnavailable() : null;
       if (!scim) hub.logger.error({ err: error, requestId, connectionId, method, path: url.pathname }, 'SCIM request failed');
       const answer = scim ?? new ScimError(500, undefined, `the request could not be processed (request id ${requestId}); retrying is safe`);
       response = { status: answer.status, body: answer.body(), headers: answer.headers };

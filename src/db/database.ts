@@ -63,8 +63,23 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Data
   });
   // An idle client losing its connection (database restart) must not crash the process.
   pool.on('error', () => {});
+  // Nor one that loses it while checked out (a transaction of the engine or of Prisma): pg emits
+  // 'error' on the client, and pg-pool listens only while the client is idle, so an unheard 'error'
+  // killed the process whenever PostgreSQL restarted under load (test/faults/postgres-outage). The
+  // statement in flight still rejects, and the client, no longer queryable, leaves the pool on release.
+  pool.on('connect', (client) => client.on('error', () => {}));
   const adapterFactory = new PrismaPg(pool);
-  return finishOpening('postgres', adapterFactory, postgresSql(pool), options, () => pool.end(), scriptsRunWhole(adapterFactory));
+  // Migrations get a one-connection pool of their own, ended afterwards: the schema engine takes a
+  // session-level advisory lock (pg_advisory_lock) and, over the shared pool, its unlock could run
+  // on another connection, leaving the lock held by an idle pooled connection for the life of this
+  // instance, so a second instance starting on the same database timed out waiting for it.
+  const migrationPool = new pg.Pool({ connectionString: url, max: 1, connectionTimeoutMillis: 5_000 });
+  migrationPool.on('error', () => {});
+  try {
+    return await finishOpening('postgres', adapterFactory, postgresSql(pool), options, () => pool.end(), scriptsRunWhole(new PrismaPg(migrationPool)));
+  } finally {
+    await migrationPool.end().catch(() => {});
+  }
 }
 
 async function finishOpening(

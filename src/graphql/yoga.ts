@@ -6,6 +6,10 @@ import { ApiKeyAuthenticator, type Principal } from '../auth/principal.ts';
 import type { Hub } from '../hub.ts';
 import type { GraphQLContext } from './context.ts';
 import { toGraphQLError } from './errors.ts';
+import { useOperationLimits } from './plugins/use-operation-limits.ts';
+import { useRequestErrors } from './plugins/use-request-errors.ts';
+import { useMetrics } from './plugins/use-metrics.ts';
+import { useSharedSubscriptionResults } from './plugins/use-shared-subscription-results.ts';
 import { schema } from './schema.ts';
 
 /** What the HTTP layer hands yoga with each request (graphql-ws sets `principal` at connection time). */
@@ -27,6 +31,7 @@ export function createGraphQL(hub: Hub): Yoga {
   return createYoga<ServerContext, GraphQLContext>({
     schema,
     graphqlEndpoint: '/graphql',
+    plugins: [useMetrics(hub.metrics), useRequestErrors(), ...useOperationLimits(hub.config.graphqlLimits), useSharedSubscriptionResults()],
     landingPage: false,
     logging: {
       debug: (...args) => hub.logger.debug(args.map(String).join(' ')),
@@ -47,6 +52,9 @@ export function createGraphQL(hub: Hub): Yoga {
         const graphqlError = error instanceof GraphQLError ? error : null;
         const original = graphqlError?.originalError ?? error;
         const mapped = toGraphQLError(original);
+        // Already a coded GraphQLError (e.g. a subscription stream's SUBSCRIBER_TOO_SLOW): returned
+        // as is, since yoga logs at error level every error maskError replaces.
+        if (mapped === error && graphqlError?.extensions?.code) return graphqlError;
         if (mapped instanceof GraphQLError) {
           return new GraphQLError(mapped.message, { nodes: graphqlError?.nodes, path: graphqlError?.path, extensions: mapped.extensions });
         }

@@ -2,7 +2,7 @@
 // enough to store them (no slow KDF needed) and lets a request find its key by digest. Connector
 // secrets (webhook signing secrets, vendor API keys) must be usable again, so they are encrypted
 // with AES-256-GCM under a key that never lives in the database.
-import { createCipheriv, createDecipheriv, createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -45,6 +45,14 @@ export class SecretBox {
     writeFileSync(path, `${key.toString('base64')}\n`, { mode: 0o600 });
     chmodSync(path, 0o600);
     return { box: SecretBox.fromKey(key), generated: true, path };
+  }
+
+  /**
+   * A key for another purpose (HKDF-SHA256 of the encryption key): separate keys from one secret,
+   * none of which is ever stored in the database.
+   */
+  deriveKey(purpose: string, length = 32): Buffer {
+    return Buffer.from(hkdfSync('sha256', this.key, 'lifecycle-hub', purpose, length));
   }
 
   seal(value: unknown): string {

@@ -42,6 +42,14 @@ export const invalidFilter = (detail: string) => new ScimError(400, 'invalidFilt
 export const invalidPath = (detail: string) => new ScimError(400, 'invalidPath', detail);
 export const notFound = (what: string, id: string) => new ScimError(404, undefined, `${what} ${id} not found`);
 
+const UNAVAILABLE_RETRY_AFTER_SECONDS = 5;
+
+/** 503 with Retry-After: the database is unreachable for now. Retrying is safe (SCIM writes are idempotent here). */
+export const databaseUnavailable = () =>
+  new ScimError(503, undefined, 'Lifecycle Hub is temporarily unavailable (its database cannot be reached); retry shortly', {
+    'Retry-After': String(UNAVAILABLE_RETRY_AFTER_SECONDS),
+  });
+
 /** The SCIM answer to a lifecycle engine error. */
 export function fromEngineError(error: EngineError, notFoundDetail?: string): ScimError {
   switch (error.code) {

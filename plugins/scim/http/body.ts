@@ -21,8 +21,15 @@ export async function readJsonBody(request: Request, maxBytes: number): Promise<
       chunks.push(value);
     }
   }
-  const text = Buffer.concat(chunks).toString('utf8');
+  let text: string;
+  try {
+    text = utf8.decode(Buffer.concat(chunks));
+  } catch {
+    throw invalidSyntax('the body is not valid UTF-8 (RFC 7644 §3.1: SCIM bodies are UTF-8 JSON)');
+  }
   if (!text.trim()) throw invalidSyntax('the request has no body; send the resource as JSON');
+  const depth = jsonNestingDepth(text);
+  if (depth > MAX_JSON_DEPTH) throw invalidSyntax(`the body nests ${depth > 10_000 ? 'over 10000' : depth} levels deep; SCIM resources nest at most ${MAX_JSON_DEPTH}`);
   try {
     return JSON.parse(text);
   } catch (error) {
@@ -30,6 +37,36 @@ export async function readJsonBody(request: Request, maxBytes: number): Promise<
     const position = /position (\d+)/.exec((error as Error).message)?.[1];
     throw invalidSyntax(`the body is not valid JSON${position ? ` (at character ${position})` : ''}`);
   }
+}
+
+/** Invalid bytes are refused rather than silently replaced with U+FFFD in stored names. */
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** SCIM resources nest 3-4 levels (User > emails > element > value); PATCH values a few more. */
+export const MAX_JSON_DEPTH = 32;
+
+/**
+ * Deepest nesting of arrays and objects in a JSON text, counted before parsing: JSON.parse has no
+ * depth bound, and a body nested thousands deep made later recursive code overflow the stack (a
+ * 500). A single pass over the text; brackets inside strings are skipped. Stops counting past
+ * 10,000.
+ */
+function jsonNestingDepth(text: string): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i);
+    if (inString) {
+      if (ch === 0x5c) i++; // backslash: skip the escaped character
+      else if (ch === 0x22) inString = false;
+    } else if (ch === 0x22) inString = true;
+    else if (ch === 0x5b || ch === 0x7b) {
+      if (++depth > deepest) deepest = depth;
+      if (deepest > 10_000) return deepest;
+    } else if (ch === 0x5d || ch === 0x7d) depth--;
+  }
+  return deepest;
 }
 
 function tooLarge(maxBytes: number) {

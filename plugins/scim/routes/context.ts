@@ -71,6 +71,8 @@ function intParam(name: string, raw: unknown): number | undefined {
   if (raw === undefined || raw === null || raw === '') return undefined;
   const n = typeof raw === 'number' ? raw : Number(String(raw).trim());
   if (!Number.isInteger(n)) throw invalidValue(`${name} must be an integer`);
+  // Beyond 2^53 a number is no longer exact, and past 2^63 the database's OFFSET refuses it (a 500).
+  if (!Number.isSafeInteger(n)) throw invalidValue(`${name} must be an integer below ${Number.MAX_SAFE_INTEGER}`);
   return n;
 }
 

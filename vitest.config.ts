@@ -1,4 +1,4 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 export default defineConfig({
   resolve: {
@@ -8,7 +8,11 @@ export default defineConfig({
   },
   test: {
     include: ['test/**/*.test.ts', 'plugins/**/*.test.ts', 'src/**/*.test.ts'],
+    // Need PostgreSQL, redis-server and several processes: vitest.multi-instance.config.ts (.ci/run).
+    // Fault tests spawn hub processes and PostgreSQL clusters: vitest.faults.config.ts (.ci/run).
+    exclude: [...configDefaults.exclude, 'test/multi-instance/**', 'test/faults/**'],
     globalSetup: ['test/support/global-setup.ts'],
+    setupFiles: ['test/support/local-network-only.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',

@@ -128,6 +128,7 @@ it('converges to the in-order state whatever the delivery order, duplicates and 
         expect(await observe(t, shuffled.connectionId), `shuffled (${report.stillRefused} still refused) matches Stytch`).toEqual(expected);
       },
     ),
-    { numRuns: Number(process.env.PROPERTY_RUNS ?? 12), ...(process.env.FC_SEED ? { seed: Number(process.env.FC_SEED) } : {}) },
+    // FC_SEED and FC_PATH replay a failure exactly as fast-check printed it.
+    { numRuns: Number(process.env.PROPERTY_RUNS ?? 12), ...(process.env.FC_SEED ? { seed: Number(process.env.FC_SEED), path: process.env.FC_PATH } : {}) },
   );
 }, 600_000);

@@ -8,7 +8,7 @@ import type { AnyConnector } from '../../src/connectors/contract.ts';
 import type { Database } from '../../src/db/database.ts';
 import { createHub, type Hub } from '../../src/hub.ts';
 import { startServer, type RunningServer } from '../../src/http/server.ts';
-import { createLogger } from '../../src/logger.ts';
+import { createLogger, type Logger } from '../../src/logger.ts';
 import type { SyncOptions } from '../../src/sync/index.ts';
 import { openTestDatabase } from './db.ts';
 
@@ -25,7 +25,7 @@ export interface TestHub {
   close(): Promise<void>;
 }
 
-export async function startTestHub(options: { connectors?: AnyConnector[]; env?: Record<string, string>; db?: Database; sync?: SyncOptions } = {}): Promise<TestHub> {
+export async function startTestHub(options: { connectors?: AnyConnector[]; env?: Record<string, string>; db?: Database; sync?: SyncOptions; logger?: Logger } = {}): Promise<TestHub> {
   const db = options.db ?? (await openTestDatabase());
   const dataDir = mkdtempSync(join(tmpdir(), 'lh-hub-'));
   const adminKey = `test-admin-${randomBytes(16).toString('hex')}`;
@@ -38,7 +38,7 @@ export async function startTestHub(options: { connectors?: AnyConnector[]; env?:
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     ...options.env,
   });
-  const { hub } = await createHub(config, { db, connectors: options.connectors, logger: createLogger(config.logLevel), sync: options.sync });
+  const { hub } = await createHub(config, { db, connectors: options.connectors, logger: options.logger ?? createLogger(config.logLevel), sync: options.sync });
   const server = await startServer(hub, { port: 0, host: '127.0.0.1' });
   const gql: TestHub['gql'] = async (query, variables, key = adminKey) => {
     const response = await fetch(`${server.url}/graphql`, {

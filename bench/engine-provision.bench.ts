@@ -12,12 +12,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { summarize, type Benchmark } from './types.ts';
+import { checkTime, summarize, type Benchmark } from './types.ts';
 
 export const engineProvision: Benchmark = {
+  extra: true,
   name: 'engine: provision users (in-process, 8 writers)',
+  timeLimitSeconds: 120,
   async run(ctx) {
-    const users = ctx.quick ? 2_000 : 10_000;
+    const users = ctx.quick ? 500 : 10_000;
     const writers = 8;
     const dir = mkdtempSync(join(tmpdir(), 'lh-bench-'));
     const db = await openDatabase(ctx.databaseUrl ? { url: ctx.databaseUrl } : { dataDir: dir });
@@ -32,6 +34,7 @@ export const engineProvision: Benchmark = {
       await Promise.all(
         Array.from({ length: writers }, async () => {
           while (next < users) {
+            checkTime(ctx.signal);
             const i = next++;
             const t0 = performance.now();
             await engine.execute({

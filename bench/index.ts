@@ -3,7 +3,10 @@ import { clerkBackfill } from './clerk-backfill.bench.ts';
 import { clerkWebhooks } from './clerk-webhooks.bench.ts';
 import { engineProvision } from './engine-provision.bench.ts';
 import { scimInitialSync } from './scim-initial-sync.bench.ts';
+import { deprovisionLatency } from './deprovision-latency.bench.ts';
+import { fanout } from './fanout.bench.ts';
 import type { Benchmark } from './types.ts';
+import { usersPageAndMemory } from './users-page-memory.bench.ts';
 import { vendorWebhooks } from './vendor-webhooks.bench.ts';
 
-export const benchmarks: Benchmark[] = [engineProvision, scimInitialSync, clerkWebhooks, clerkBackfill, vendorWebhooks];
+export const benchmarks: Benchmark[] = [engineProvision, scimInitialSync, deprovisionLatency, fanout, usersPageAndMemory, clerkWebhooks, clerkBackfill, vendorWebhooks];

@@ -10,50 +10,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
-import { summarize, type Benchmark } from './types.ts';
+import { benchDatabase, freePort } from './support.ts';
+import { BenchAborted, summarize, type Benchmark } from './types.ts';
 
 const CLIENTS = 8;
 const MEMBERS_PER_PATCH = 25;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** A fresh database next to DATABASE_URL when allowed (dropped afterwards), else DATABASE_URL itself. */
-async function benchDatabase(url: string): Promise<{ url: string; drop(): Promise<void> }> {
-  const name = `lh_bench_scim_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: url });
-  try {
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${name}`);
-  } catch {
-    await admin.end().catch(() => {});
-    return { url, drop: async () => {} };
-  }
-  await admin.end();
-  const u = new URL(url);
-  u.pathname = `/${name}`;
-  return {
-    url: u.toString(),
-    async drop() {
-      const c = new pg.Client({ connectionString: url });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => {});
-      await c.end();
-    },
-  };
-}
 
 async function startServer(env: Record<string, string>, log: (m: string) => void): Promise<{ url: string; child: ChildProcess; stop(): Promise<void> }> {
   const port = await freePort();
@@ -96,12 +59,17 @@ async function startServer(env: Record<string, string>, log: (m: string) => void
 
 export const scimInitialSync: Benchmark = {
   name: 'scim: initial sync over HTTP (Okta-style, 8 clients)',
+  timeLimitSeconds: 240,
+  targets: [
+    { metric: 'writes_per_s', op: '>=', value: 2_000, databases: ['postgres'], label: '≥ 2,000 SCIM writes/s on PostgreSQL' },
+    { metric: 'writes_per_s', op: '>=', value: 600, databases: ['pglite'], label: '≥ 600 SCIM writes/s on PGlite' },
+  ],
   async run(ctx) {
-    const users = ctx.quick ? 1_000 : 10_000;
-    const groups = ctx.quick ? 10 : 100;
-    const memberships = ctx.quick ? 2_500 : 25_000;
+    const users = ctx.quick ? 200 : 10_000;
+    const groups = ctx.quick ? 5 : 100;
+    const memberships = ctx.quick ? 400 : 25_000;
     const dataDir = mkdtempSync(join(tmpdir(), 'lh-bench-scim-'));
-    const database = ctx.databaseUrl ? await benchDatabase(ctx.databaseUrl) : null;
+    const database = ctx.databaseUrl ? await benchDatabase(ctx.databaseUrl, 'scim') : null;
     const adminKey = `bench-admin-${randomBytes(16).toString('hex')}`;
     const server = await startServer(
       { DATA_DIR: dataDir, ADMIN_API_KEY: adminKey, ENCRYPTION_KEY: randomBytes(32).toString('base64'), ...(database ? { DATABASE_URL: database.url } : { DATABASE_URL: '' }) },
@@ -133,6 +101,11 @@ export const scimInitialSync: Benchmark = {
       let retriedAfter429 = 0;
       const call = async (method: string, path: string, body: unknown, expected: number) => {
         for (;;) {
+          if (ctx.signal.aborted) {
+            const all = summarize(latencies);
+            const elapsed = (performance.now() - started) / 1000;
+            throw new BenchAborted(String(ctx.signal.reason), { metrics: { writes_per_s: Math.round(writes / elapsed), writes, p50_ms: all.p50_ms, p99_ms: all.p99_ms, seconds: Math.round(elapsed) } });
+          }
           const t0 = performance.now();
           const r = await fetch(`${base}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
           const text = await r.text();

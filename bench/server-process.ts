@@ -10,6 +10,8 @@ export interface ServerProcess {
   url: string;
   adminKey: string;
   gql<T = any>(query: string, variables?: Record<string, unknown>): Promise<T>;
+  /** The server's output so far (for failure messages). */
+  output(): string;
   stop(): Promise<void>;
 }
 
@@ -28,7 +30,7 @@ export async function startServerProcess(options: { databaseUrl?: string; env?: 
   const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
   const url = await new Promise<string>((resolve, reject) => {
     const onData = (chunk: Buffer) => {
-      output += chunk.toString();
+      output = (output + chunk.toString()).slice(-20_000);
       const match = /Lifecycle Hub\s+(http:\/\/127\.0\.0\.1:\d+)\/graphql/.exec(output);
       if (match) resolve(match[1]!);
     };
@@ -39,6 +41,7 @@ export async function startServerProcess(options: { databaseUrl?: string; env?: 
   return {
     url,
     adminKey,
+    output: () => output,
     async gql(query, variables) {
       const response = await fetch(`${url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${adminKey}` }, body: JSON.stringify({ query, variables }) });
       const body = (await response.json()) as { data: any; errors?: unknown[] };

@@ -28,14 +28,14 @@ afterAll(async () => {
   await t?.close();
 });
 
-const page = `query($id: ID!, $first: Int!) { organization(id: $id) {
-  users(first: $first) { totalCount pageInfo { hasNextPage endCursor }
+const page = `query($id: ID!, $first: Int!, $after: String) { organization(id: $id) {
+  users(first: $first, after: $after) { totalCount pageInfo { hasNextPage endCursor }
     edges { node { id email state roles groups { id displayName } } } } } }`;
 
-async function statementsFor(first: number) {
+async function statementsFor(first: number, after: string | null = null) {
   const seen: string[] = [];
   const stop = t.db.onStatement((sql) => seen.push(sql));
-  const data = await t.gqlOk(page, { id: orgId, first });
+  const data = await t.gqlOk(page, { id: orgId, first, after });
   stop();
   return { data, seen };
 }
@@ -49,5 +49,17 @@ describe('users page', () => {
     expect(big.seen.length).toBeLessThanOrEqual(3);
     const small = await statementsFor(10);
     expect(small.seen.length).toBe(big.seen.length);
+  });
+
+  it('the next page (after a cursor) is as cheap, and continues where the first ended', async () => {
+    const first = await statementsFor(100);
+    const next = await statementsFor(100, first.data.organization.users.pageInfo.endCursor);
+    expect(next.seen.length).toBeLessThanOrEqual(3);
+    expect(next.seen.length).toBe(first.seen.length);
+    const ids = (d: typeof first.data) => d.organization.users.edges.map((e: { node: { id: string } }) => e.node.id);
+    expect(ids(next.data)).toHaveLength(50);
+    expect(new Set([...ids(first.data), ...ids(next.data)]).size).toBe(150);
+    expect(next.data.organization.users.pageInfo.hasNextPage).toBe(false);
+    expect(first.data.organization.users.pageInfo.hasNextPage).toBe(true);
   });
 });

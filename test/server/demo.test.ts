@@ -5,13 +5,15 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 
 describe('npm run demo', () => {
-  it('provisions, offboards Ada, and shows her revoked access and audit trail', async () => {
+  it('provisions over SCIM, offboards Ada, streams the deprovision to a live subscriber, and shows her revoked access and audit trail', async () => {
     const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/demo.ts'], {
       cwd: join(import.meta.dirname, '..', '..'),
       env: { ...process.env, DATABASE_URL: '' },
       timeout: 120_000,
     });
     const plain = stdout.replace(/\x1b\[[0-9;]*m/g, '');
+    expect(plain).toMatch(/⛔ deprovisioned ada@acme\.test \(event \d+, via scim connection/);
+    expect(plain).toContain('revoked 2 session(s), 1 credential(s); ended 1 membership(s)');
     expect(plain).toContain('state:        DEPROVISIONED');
     expect(plain).toMatch(/session\s+web-session-1\s+revoked 20/);
     expect(plain).toContain('accessCheck:  allowed=false (the user is deprovisioned)');

@@ -584,7 +584,15 @@ async function deleteUser(ctx: ApplyContext, cmd: Cmd<'deleteUser'>): Promise<Co
     return { status: 'noop', user: tombstone };
   }
   if (connection && isStale(user.sourceStateAt, at)) return { status: 'stale', user };
-  if (user.state === 'DELETED' || (user.sourceDeletedAt && policy === 'SOFT')) return { status: 'noop', user };
+  if (user.state === 'DELETED' || (user.sourceDeletedAt && policy === 'SOFT')) {
+    // Deleted again, later: the clock still moves, or a create older than this deletion (but newer
+    // than the first one) would revive the user.
+    if (connection && (!user.sourceStateAt || at > user.sourceStateAt)) {
+      user = { ...user, sourceStateAt: at, ...(user.state === 'DELETED' ? { sourceUpdatedAt: laterOf(user.sourceUpdatedAt, at) } : {}) };
+      uow.setUser(user);
+    }
+    return { status: 'noop', user };
+  }
 
   const bookkeeping: Partial<UserRecord> = connection
     ? { sourceDeletedAt: uow.now, sourceActive: false, sourceStateAt: laterOf(user.sourceStateAt, at), userNameKey: null, externalIdKey: null }
@@ -686,7 +694,15 @@ async function deleteGroup(ctx: ApplyContext, cmd: Cmd<'deleteGroup'>): Promise<
     return { status: 'noop', group: tombstone };
   }
   if (isStale(group.sourceUpdatedAt, at)) return { status: 'stale', group };
-  if (group.deletedAt) return { status: 'noop', group };
+  if (group.deletedAt) {
+    // Deleted again, later: move the clock so an upsert between the two deletions stays stale.
+    if (!group.sourceUpdatedAt || at > group.sourceUpdatedAt) {
+      const moved = { ...group, sourceUpdatedAt: at };
+      uow.setGroup(moved);
+      return { status: 'noop', group: moved };
+    }
+    return { status: 'noop', group };
+  }
   await uow.loadMembershipsOfGroup(group.id);
   const members = uow.membershipsOfGroup(group.id).filter((m) => !m.removedAt);
   for (const m of members) uow.setMembership({ ...m, removedAt: uow.now, sourceUpdatedAt: laterOf(m.sourceUpdatedAt, at) });

@@ -81,6 +81,42 @@ describe('memberships from an unordered source', () => {
   });
 });
 
+describe('deletions delivered twice, out of order', () => {
+  // Found by the Stytch convergence property (seed 1847927638): delete, reactivate, delete again at
+  // the source, delivered as delete(2), delete(4), reactivate(3). The second deletion found the user
+  // already deleted and left its clock at 2, so the reactivation from 3 revived it.
+  for (const policy of ['SOFT', 'HARD_DELETE'] as const) {
+    it(`a later deletion of an already deleted user moves its clock, so an update between the two stays stale (${policy})`, async () => {
+      const f = await engineFixture(db, { deprovisionPolicy: policy });
+      await f.send([{ ...person('u1'), occurredAt: at(1) } as never]);
+      await f.send([{ type: 'deleteUser', user: { sourceId: 'u1' }, occurredAt: at(2) }]);
+      await f.send([{ type: 'deleteUser', user: { sourceId: 'u1' }, occurredAt: at(4) }]);
+      await f.send([{ ...person('u1', { givenName: 'Revived' }), active: true, occurredAt: at(3) } as never]);
+      expect(await f.user('u1')).toMatchObject({ state: policy === 'SOFT' ? 'DEPROVISIONED' : 'DELETED', sourceActive: false });
+      // A create newer than both deletions still brings the user back.
+      await f.send([{ ...person('u1', { givenName: 'Back' }), active: true, occurredAt: at(5) } as never]);
+      expect(await f.user('u1')).toMatchObject({ state: 'ACTIVE', givenName: 'Back' });
+    });
+  }
+
+  it('the same for a deletion first seen as a tombstone (deleted before we saw it created)', async () => {
+    const f = await engineFixture(db);
+    await f.send([{ type: 'deleteUser', user: { sourceId: 'u2' }, occurredAt: at(2) }]);
+    await f.send([{ type: 'deleteUser', user: { sourceId: 'u2' }, occurredAt: at(4) }]);
+    await f.send([{ ...person('u2'), active: true, occurredAt: at(3) } as never]);
+    expect(await f.user('u2')).toMatchObject({ state: 'DEPROVISIONED', sourceActive: false });
+  });
+
+  it('a later deletion of an already deleted group moves its clock, so a re-creation between the two stays stale', async () => {
+    const f = await engineFixture(db);
+    await f.send([group('g1', 1)]);
+    await f.send([{ type: 'deleteGroup', group: { sourceId: 'g1' }, occurredAt: at(2) }]);
+    await f.send([{ type: 'deleteGroup', group: { sourceId: 'g1' }, occurredAt: at(4) }]);
+    expect((await f.send([group('g1', 3, 'Revived')])).results[0]?.status).toBe('stale');
+    expect((await f.groupBySource('g1')).deletedAt).not.toBeNull();
+  });
+});
+
 describe('sessions from an unordered source', () => {
   it('a session that ended before we saw it start stays ended', async () => {
     const f = await engineFixture(db);

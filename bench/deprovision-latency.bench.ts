@@ -15,7 +15,7 @@ import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { spawnHubProcess, type HubProcess } from '../scripts/hub-process.ts';
 import type { SeededOrganization } from '../scripts/serve-hub.ts';
-import { benchDatabase } from './support.ts';
+import { benchDatabase, serverArgs } from './support.ts';
 import { BenchAborted, checkTime, summarize, type Benchmark } from './types.ts';
 import { DEPROVISION_SUBSCRIPTION, openMany, openRawSubscriber } from './ws-load.ts';
 
@@ -67,6 +67,7 @@ export const deprovisionLatency: Benchmark = {
         LOG_LEVEL: 'error',
       },
       {
+        nodeArgs: serverArgs(),
         seed: {
           organizations: [
             { slug: 'latency', users: deprovisions, source: triggerName === 'scim' ? 'scim' : 'test' },

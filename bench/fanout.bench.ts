@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnHubProcess } from '../scripts/hub-process.ts';
-import { benchDatabase } from './support.ts';
+import { benchDatabase, serverArgs } from './support.ts';
 import { BenchAborted, checkTime, percentile, type Benchmark } from './types.ts';
 import { DEPROVISION_SUBSCRIPTION, openMany, openRawSubscriber } from './ws-load.ts';
 
@@ -26,7 +26,7 @@ export const fanout: Benchmark = {
         ENCRYPTION_KEY: randomBytes(32).toString('base64'),
         LOG_LEVEL: 'error',
       },
-      { seed: { organizations: [{ slug: 'fanout', users: rounds + 1 }] } },
+      { seed: { organizations: [{ slug: 'fanout', users: rounds + 1 }] }, nodeArgs: serverArgs() },
     );
     const wsUrl = `${hub.url.replace(/^http/, 'ws')}/graphql`;
     const org = hub.organizations[0]!;

@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { benchDatabase, freePort } from './support.ts';
+import { benchDatabase, freePort, serverArgs } from './support.ts';
 import { BenchAborted, summarize, type Benchmark } from './types.ts';
 
 const CLIENTS = 8;
@@ -21,8 +21,7 @@ const MEMBERS_PER_PATCH = 25;
 async function startServer(env: Record<string, string>, log: (m: string) => void): Promise<{ url: string; child: ChildProcess; stop(): Promise<void> }> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  // BENCH_SERVER_ARGS: extra node flags for the server, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to see what bounds it.
-  const extraArgs = process.env.BENCH_SERVER_ARGS?.split(' ').filter(Boolean) ?? [];
+  const extraArgs = serverArgs();
   const child = spawn(process.execPath, [...extraArgs, '--import', 'tsx', 'src/main.ts'], {
     cwd: join(import.meta.dirname, '..'),
     env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1', PUBLIC_URL: url, LOG_LEVEL: 'warn', NODE_ENV: 'production' },

@@ -61,3 +61,8 @@ export async function databaseVersion(databaseUrl?: string): Promise<string> {
     await db.close();
   }
 }
+
+/** BENCH_SERVER_ARGS: node flags for the hub process (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"). */
+export function serverArgs(): string[] {
+  return process.env.BENCH_SERVER_ARGS?.split(' ').filter(Boolean) ?? [];
+}

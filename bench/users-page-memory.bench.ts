@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { openDatabase } from '../src/db/database.ts';
 import { spawnHubProcess } from '../scripts/hub-process.ts';
 import { seedLargeDirectory } from './seed-directory.ts';
-import { benchDatabase, processMemoryMiB } from './support.ts';
+import { benchDatabase, processMemoryMiB, serverArgs } from './support.ts';
 import { BenchAborted, checkTime, summarize, type Benchmark } from './types.ts';
 import { DEPROVISION_SUBSCRIPTION, openMany, openRawSubscriber, type RawSubscriber } from './ws-load.ts';
 
@@ -65,7 +65,7 @@ export const usersPageAndMemory: Benchmark = {
         ENCRYPTION_KEY: encryptionKey.toString('base64'),
         LOG_LEVEL: 'error',
         BENCH_STATS: '1',
-      }, { nodeArgs: process.env.BENCH_SERVER_ARGS?.split(' ').filter(Boolean) });
+      }, { nodeArgs: serverArgs() });
       const atStart = processMemoryMiB(hub.pid);
       const statsUrl = hub.statsUrl!;
       const statements = async () => ((await (await fetch(statsUrl)).json()) as { statements: number }).statements;

@@ -1,10 +1,9 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
+import type { PGlite } from '@electric-sql/pglite';
 import { PrismaPg } from '@prisma/adapter-pg';
 import type { SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
 import pg from 'pg';
-import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { PrismaClient } from '../generated/prisma/client.ts';
 import { applyMigrations } from './migrate.ts';
 import { pgliteSql, postgresSql, type SqlClient, type SqlExecutor } from './sql.ts';
@@ -39,6 +38,8 @@ export async function openDatabase(options: DatabaseOptions = {}): Promise<Datab
 }
 
 async function openPGlite(dataDir: string, options: DatabaseOptions): Promise<Database> {
+  // Loaded only when used: an instance on PostgreSQL does not carry the embedded database's code.
+  const [{ PGlite }, { PrismaPGlite }] = await Promise.all([import('@electric-sql/pglite'), import('pglite-prisma-adapter')]);
   let pglite: PGlite;
   if (dataDir.startsWith('memory://')) {
     pglite = new PGlite(options.loadDataDir ? { loadDataDir: options.loadDataDir } : {});

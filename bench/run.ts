@@ -23,8 +23,12 @@ const databaseUrl = process.env.DATABASE_URL || undefined;
 const timeScale = Number(process.env.BENCH_TIME_SCALE ?? 1);
 if (!(timeScale > 0)) throw new Error(`BENCH_TIME_SCALE must be a positive number, not ${process.env.BENCH_TIME_SCALE}`);
 
+const onlyDatabase = args.includes('--database') ? args[args.indexOf('--database') + 1] : undefined;
+if (onlyDatabase && !['pglite', 'postgres'].includes(onlyDatabase)) throw new Error(`--database takes pglite or postgres, not ${onlyDatabase}`);
+if (onlyDatabase === 'postgres' && !databaseUrl) throw new Error('--database postgres needs DATABASE_URL=postgres://…');
 const targets: Array<Pick<BenchContext, 'database' | 'databaseUrl'>> = [{ database: 'pglite' }];
 if (databaseUrl) targets.push({ database: 'postgres', databaseUrl });
+if (onlyDatabase) targets.splice(0, targets.length, ...targets.filter((t) => t.database === onlyDatabase));
 
 interface TargetResult extends Target {
   actual: number | null;

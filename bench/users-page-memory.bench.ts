@@ -108,6 +108,7 @@ export const usersPageAndMemory: Benchmark = {
       const sortedStatements = [...perRequest].sort((a, b) => a - b);
       const latency = summarize(latencies);
       const atUsers = processMemoryMiB(hub.pid);
+      const { memory: usersMemory } = (await (await fetch(statsUrl)).json()) as { memory: NodeJS.MemoryUsage };
       ctx.log(`users page p50 ${latency.p50_ms} ms, ${sortedStatements[Math.floor(sortedStatements.length / 2)]} statements; RSS ${atUsers.rss} MiB`);
 
       // Memory with subscribers: connected, subscribed, and each delivered one deprovision.
@@ -149,6 +150,8 @@ export const usersPageAndMemory: Benchmark = {
       if (deprovisionBody.errors) throw new Error(`deprovisionUser failed: ${JSON.stringify(deprovisionBody.errors)}`);
       await allReceived;
       const withSubscribers = processMemoryMiB(hub.pid);
+      // How much of it is the V8 heap (the rest: code, WASM memory, buffers), for the report.
+      const { memory: subscribersMemory } = (await (await fetch(statsUrl)).json()) as { memory: NodeJS.MemoryUsage };
       ctx.log(`${subscribers} subscribers: RSS ${withSubscribers.rss} MiB (peak ${withSubscribers.peak} MiB)`);
 
       return {
@@ -162,10 +165,13 @@ export const usersPageAndMemory: Benchmark = {
           rss_mb_at_users: atUsers.rss,
           rss_mb_with_subscribers: withSubscribers.rss,
           rss_peak_mb: withSubscribers.peak,
+          heap_total_mb_at_users: usersMemory.heapTotal >> 20,
+          heap_used_mb_at_users: usersMemory.heapUsed >> 20,
+          heap_total_mb_with_subscribers: subscribersMemory.heapTotal >> 20,
           seed_seconds: seedSeconds,
         },
         params: { statementsOfOnePage: sample.join(' ;; '), users, groups, memberships: seeded.memberships, roleMappings: seeded.mappings, pageSize: 100, requests, subscribers, client: 'one at a time, HTTP keep-alive, separate process', seeding: 'bulk SQL (bench/seed-directory.ts)' },
-        notes: 'page_*: request sent → response read; sql_statements_*: counted by the hub (db.onStatement). rss_*: VmRSS of the hub process (MiB): at start (ready, no request yet), after the page requests, with the subscribers; on PGlite it includes the embedded database.',
+        notes: 'page_*: request sent → response read; sql_statements_*: counted by the hub (db.onStatement). rss_*: VmRSS of the hub process (MiB): at start (ready, no request yet), after the page requests, with the subscribers; on PGlite it includes the embedded database. heap_total_*, heap_used_*: the V8 heap (process.memoryUsage()) at the same points.',
       };
     } finally {
       for (const s of subs) s.close();

@@ -74,7 +74,7 @@ async function main() {
   process.on('SIGINT', () => void stop());
 }
 
-/** Statements sent to the database since start (every one: Prisma's and the engine's), the last ones, and this process's RSS. */
+/** Statements sent to the database since start (every one: Prisma's and the engine's), the last ones, and this process's memory (RSS, V8 heap, external). */
 async function serveStats(db: { onStatement(listener: (sql: string) => void): () => void }): Promise<{ url: string; server: Server }> {
   let statements = 0;
   const recent: string[] = [];
@@ -85,7 +85,8 @@ async function serveStats(db: { onStatement(listener: (sql: string) => void): ()
   });
   const server = createServer((_req, res) => {
     res.setHeader('content-type', 'application/json');
-    res.end(JSON.stringify({ statements, rssBytes: process.memoryUsage().rss, recent }));
+    const memory = process.memoryUsage();
+    res.end(JSON.stringify({ statements, rssBytes: memory.rss, memory, recent }));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, server };

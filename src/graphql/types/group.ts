@@ -4,6 +4,8 @@ import { groupOrganization } from '../access.ts';
 
 export const Group = builder.prismaObject('DirectoryGroup', {
   name: 'Group',
+  // Select mode, like User: a group listed under each user on a page reads only what is asked.
+  select: { id: true },
   fields: (t) => ({
     id: t.exposeID('id'),
     organizationId: t.exposeID('organizationId'),

@@ -5,6 +5,7 @@ builder.prismaObjectFields('DirectoryUser', (t) => ({
   linkedUsers: t.prismaField({
     type: ['DirectoryUser'],
     description: "The same person in the organization's other connections (organization.identityLinking), oldest first.",
+    select: { personKey: true, organizationId: true },
     resolve: (query, user, _args, ctx) =>
       user.personKey
         ? ctx.hub.db.prisma.directoryUser.findMany({

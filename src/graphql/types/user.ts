@@ -27,6 +27,9 @@ const RoleAssignment = builder.objectRef<{ workspace: string | null; role: strin
 export const User = builder.prismaObject('DirectoryUser', {
   name: 'User',
   description: "A person as one connection's source knows them.",
+  // Select mode: a query reads the columns its fields need (a users page does not carry every
+  // user's custom attributes, source data and emails through the database, Prisma and the heap).
+  select: { id: true },
   fields: (t) => ({
     id: t.exposeID('id'),
     organizationId: t.exposeID('organizationId'),
@@ -34,7 +37,7 @@ export const User = builder.prismaObject('DirectoryUser', {
     externalId: t.exposeString('externalId', { nullable: true }),
     userName: t.exposeString('userName', { nullable: true }),
     email: t.exposeString('email', { nullable: true, description: 'The primary email.' }),
-    emails: t.field({ type: [EmailAddress], resolve: (u) => (Array.isArray(u.emails) ? (u.emails as never[]) : []) }),
+    emails: t.field({ type: [EmailAddress], select: { emails: true }, resolve: (u) => (Array.isArray(u.emails) ? (u.emails as never[]) : []) }),
     givenName: t.exposeString('givenName', { nullable: true }),
     familyName: t.exposeString('familyName', { nullable: true }),
     displayName: t.exposeString('displayName', { nullable: true }),
@@ -48,10 +51,12 @@ export const User = builder.prismaObject('DirectoryUser', {
     deprovisionReason: t.exposeString('deprovisionReason', { nullable: true }),
     isAdmin: t.exposeBoolean('isAdmin', { description: "Holds the organization's top-ranked role." }),
     roles: t.stringList({
+      select: { roles: true },
       description: 'Effective roles: "role" for the organization, "workspace:role" for a workspace.',
       resolve: (u) => formatRoles((u.roles ?? {}) as Record<string, string>),
     }),
     roleAssignments: t.field({
+      select: { roles: true },
       type: [RoleAssignment],
       resolve: (u) => Object.entries((u.roles ?? {}) as Record<string, string>).map(([workspace, role]) => ({ workspace: workspace || null, role })),
     }),
@@ -78,6 +83,7 @@ export const User = builder.prismaObject('DirectoryUser', {
       type: ['AuditEvent'],
       description: 'Audit rows about this user, its sessions and its credentials, oldest first.',
       args: { first: t.arg.int({ defaultValue: 200 }) },
+      select: { organizationId: true },
       resolve: (query, u, args, ctx) =>
         ctx.hub.db.prisma.auditEvent.findMany({
           ...query,

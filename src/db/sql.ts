@@ -99,6 +99,9 @@ const retryableSystemCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ET
 // Prisma's codes for an unreachable or overloaded database.
 const retryablePrismaCodes = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024', 'P2034']);
 
+/** What every surface (SCIM, GraphQL, the engine) tells a client to wait when the database is unreachable. */
+export const DATABASE_RETRY_AFTER_SECONDS = 2;
+
 /** True when the failure says nothing about the request: trying again later may succeed. */
 export function isTransientDatabaseError(error: unknown): boolean {
   const e = error as { code?: string; message?: string; cause?: unknown } | undefined;

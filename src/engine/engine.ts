@@ -6,7 +6,7 @@
 // shares the following transaction (group commit): no added latency when idle, far fewer round
 // trips and chain-lock acquisitions under load. A delivery that fails leaves the rest of its batch
 // untouched: its in-memory changes are rolled back before anything is written.
-import { isTransientDatabaseError, isUniqueViolation, prepared, type SqlClient, type SqlExecutor } from '../db/sql.ts';
+import { DATABASE_RETRY_AFTER_SECONDS, isTransientDatabaseError, isUniqueViolation, prepared, type SqlClient, type SqlExecutor } from '../db/sql.ts';
 import { CommandValidationError, parseCommands, type LifecycleCommand } from './commands.ts';
 import { EngineError } from './errors.ts';
 import { applyCommand, prefetch, type ApplyContext } from './transitions.ts';
@@ -121,7 +121,7 @@ export class LifecycleEngine {
       'SELECT organization_id AS "organizationId" FROM directory_connection WHERE id = $1',
       [delivery.connectionId],
     ).catch((error: unknown) => {
-      throw isTransientDatabaseError(error) ? new EngineError('UNAVAILABLE', 'the database is unavailable; retry shortly', { retryAfterSeconds: 2 }) : error;
+      throw isTransientDatabaseError(error) ? new EngineError('UNAVAILABLE', 'the database is unavailable; retry shortly', { retryAfterSeconds: DATABASE_RETRY_AFTER_SECONDS }) : error;
     });
     const organizationId = rows[0]?.organizationId;
     if (!organizationId) throw new EngineError('NOT_FOUND', `connection ${delivery.connectionId} not found`);
@@ -207,7 +207,7 @@ export class LifecycleEngine {
           return;
         }
         const failure = isTransientDatabaseError(error)
-          ? new EngineError('UNAVAILABLE', 'the database is unavailable; retry shortly', { retryAfterSeconds: 2 })
+          ? new EngineError('UNAVAILABLE', 'the database is unavailable; retry shortly', { retryAfterSeconds: DATABASE_RETRY_AFTER_SECONDS })
           : error;
         if (!(failure instanceof EngineError)) this.options.onError?.(error, 'lifecycle engine batch');
         for (const p of batch) p.error = failure;

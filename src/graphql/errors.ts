@@ -1,5 +1,5 @@
 import { GraphQLError } from 'graphql';
-import { isTransientDatabaseError } from '../db/sql.ts';
+import { DATABASE_RETRY_AFTER_SECONDS, isTransientDatabaseError } from '../db/sql.ts';
 import { EngineError } from '../engine/errors.ts';
 import { HubError } from '../errors.ts';
 
@@ -38,6 +38,6 @@ export function toGraphQLError(error: unknown): unknown {
     return apiError(code, error.message, error.details);
   }
   if (error instanceof HubError) return apiError(error.code, error.message, error.details);
-  if (isTransientDatabaseError(error)) return apiError('UNAVAILABLE', 'the database is unavailable; retry shortly', { retryAfterSeconds: 2 });
+  if (isTransientDatabaseError(error)) return apiError('UNAVAILABLE', 'the database is unavailable; retry shortly', { retryAfterSeconds: DATABASE_RETRY_AFTER_SECONDS });
   return error;
 }

@@ -5,6 +5,7 @@
 // pool reconnects) and every acknowledged write is there, nothing half-applied.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnHubProcess, type HubProcess } from '../../scripts/hub-process.ts';
+import { DATABASE_RETRY_AFTER_SECONDS } from '../../src/db/sql.ts';
 import { openDatabase } from '../../src/db/database.ts';
 import { checkConsistency } from './consistency.ts';
 import { createPostgresCluster, findPostgresBin, type PostgresCluster } from './postgres-cluster.ts';
@@ -110,6 +111,8 @@ describe.skipIf('missing' in postgres)('PostgreSQL stopped and restarted under l
       expect(failure.status, JSON.stringify(failure)).not.toBe('network');
       expect([503, 429], JSON.stringify(failure)).toContain(failure.status);
       expect(failure.retryAfter, JSON.stringify(failure)).toMatch(/^\d+$/);
+      // One wait for "the database is unreachable", whichever layer noticed (SCIM route or engine).
+      if (failure.status === 503) expect(failure.retryAfter, JSON.stringify(failure)).toBe(String(DATABASE_RETRY_AFTER_SECONDS));
       expect(failure.body?.schemas, JSON.stringify(failure)).toEqual([ERROR_SCHEMA]);
     }
     expect(gqlFailures.length).toBeGreaterThan(0);

@@ -1,5 +1,6 @@
 // SCIM errors (RFC 7644 §3.12): every failure on a SCIM route is answered in this form, never
 // with a stack trace. Engine errors map to the status an identity provider acts on correctly.
+import { DATABASE_RETRY_AFTER_SECONDS } from '../../../src/db/sql.ts';
 import { EngineError } from '../../../src/engine/errors.ts';
 import { ERROR } from '../schemas/urns.ts';
 
@@ -42,12 +43,10 @@ export const invalidFilter = (detail: string) => new ScimError(400, 'invalidFilt
 export const invalidPath = (detail: string) => new ScimError(400, 'invalidPath', detail);
 export const notFound = (what: string, id: string) => new ScimError(404, undefined, `${what} ${id} not found`);
 
-const UNAVAILABLE_RETRY_AFTER_SECONDS = 5;
-
 /** 503 with Retry-After: the database is unreachable for now. Retrying is safe (SCIM writes are idempotent here). */
 export const databaseUnavailable = () =>
   new ScimError(503, undefined, 'Lifecycle Hub is temporarily unavailable (its database cannot be reached); retry shortly', {
-    'Retry-After': String(UNAVAILABLE_RETRY_AFTER_SECONDS),
+    'Retry-After': String(DATABASE_RETRY_AFTER_SECONDS),
   });
 
 /** The SCIM answer to a lifecycle engine error. */

@@ -12,6 +12,8 @@ const Env = z.object({
     .regex(/^postgres(ql)?:\/\//, 'DATABASE_URL must be a postgres:// URL')
     .optional(),
   DATABASE_POOL_SIZE: z.coerce.number().int().positive().default(10),
+  /** The embedded database's buffer cache, in MB (PostgreSQL's shared_buffers; its WASM memory holds it whole). */
+  PGLITE_SHARED_BUFFERS_MB: z.coerce.number().int().min(1).max(4096).default(128),
   REDIS_URL: z
     .string()
     .regex(/^rediss?:\/\//, 'REDIS_URL must be a redis:// URL')
@@ -55,6 +57,7 @@ export type Config = {
   dataDir: string;
   databaseUrl: string | undefined;
   databasePoolSize: number;
+  pgliteSharedBuffersMb: number;
   redisUrl: string | undefined;
   adminApiKey: string | undefined;
   encryptionKey: string | undefined;
@@ -87,6 +90,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     dataDir: e.DATA_DIR,
     databaseUrl: e.DATABASE_URL,
     databasePoolSize: e.DATABASE_POOL_SIZE,
+    pgliteSharedBuffersMb: e.PGLITE_SHARED_BUFFERS_MB,
     redisUrl: e.REDIS_URL,
     adminApiKey: e.ADMIN_API_KEY,
     encryptionKey: e.ENCRYPTION_KEY,

@@ -58,7 +58,7 @@ export async function createHub(config: Config, options: HubOptions = {}): Promi
   if (!config.encryptionKey && config.databaseUrl) {
     logger.warn({ path }, 'ENCRYPTION_KEY is not set: connector secrets are encrypted with a key kept in DATA_DIR. Set ENCRYPTION_KEY (the same on every instance) before running several instances.');
   }
-  const db = options.db ?? (await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, poolSize: config.databasePoolSize }));
+  const db = options.db ?? (await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, poolSize: config.databasePoolSize, pgliteSharedBuffersMb: config.pgliteSharedBuffersMb }));
   if (db.appliedMigrations.length) logger.info({ migrations: db.appliedMigrations }, 'applied database migrations');
   const engine = new LifecycleEngine({
     sql: db.sql,

@@ -14,6 +14,8 @@ export interface DatabaseOptions {
   /** Where PGlite keeps its files; "memory://" keeps nothing. */
   dataDir?: string;
   poolSize?: number;
+  /** PGlite's shared_buffers in MB (default 128, PostgreSQL's own default): all of it lives in the process. */
+  pgliteSharedBuffersMb?: number;
   /** Apply pending migrations before returning (default true). */
   migrate?: boolean;
   /** Start PGlite from a dump (PGlite.dumpDataDir) instead of an empty cluster: skips initdb. */
@@ -40,13 +42,15 @@ export async function openDatabase(options: DatabaseOptions = {}): Promise<Datab
 async function openPGlite(dataDir: string, options: DatabaseOptions): Promise<Database> {
   // Loaded only when used: an instance on PostgreSQL does not carry the embedded database's code.
   const [{ PGlite }, { PrismaPGlite }] = await Promise.all([import('@electric-sql/pglite'), import('pglite-prisma-adapter')]);
+  // A start parameter, not `postgresqlconf` (which rewrites the data directory's postgresql.conf).
+  const startParams = [...PGlite.defaultStartParams, '-c', `shared_buffers=${options.pgliteSharedBuffersMb ?? 128}MB`];
   let pglite: PGlite;
   if (dataDir.startsWith('memory://')) {
-    pglite = new PGlite(options.loadDataDir ? { loadDataDir: options.loadDataDir } : {});
+    pglite = new PGlite({ startParams, ...(options.loadDataDir ? { loadDataDir: options.loadDataDir } : {}) });
   } else {
     const dir = join(dataDir, 'pglite');
     mkdirSync(dir, { recursive: true });
-    pglite = new PGlite(dir);
+    pglite = new PGlite(dir, { startParams });
   }
   await pglite.waitReady;
   const adapterFactory = new PrismaPGlite(pglite);

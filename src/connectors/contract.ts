@@ -74,6 +74,18 @@ export class VerificationError extends Error {
   }
 }
 
+/**
+ * Webhooks arrive in any order (Svix, WorkOS and the rest retry without ordering): a removal naming
+ * a user the hub has not seen yet must be retried after the user arrives, not skipped. The hub
+ * applies this to every inbound delivery, so a connector cannot forget it; a connector that sets
+ * `ifUserAbsent` itself keeps its choice.
+ */
+export function asUnorderedDelivery(commands: readonly LifecycleCommandInput[]): LifecycleCommandInput[] {
+  return commands.map((command) =>
+    command.type === 'removeMembers' && (command as { ifUserAbsent?: unknown }).ifUserAbsent === undefined ? { ...command, ifUserAbsent: 'fail' as const } : command,
+  );
+}
+
 /** The payload is not something this connector understands: answered 400 and nothing changes. */
 export class PayloadError extends Error {
   constructor(message: string) {

@@ -125,7 +125,8 @@ export const RemoveMembers = z.object({
   /**
    * A named user the hub does not know (yet). skip: nothing to remove (push protocols such as SCIM,
    * whose source applies changes in order). fail: NOT_FOUND, so an unordered source (webhooks)
-   * retries once the user has arrived, and a late, older "added" cannot undo the removal.
+   * retries once the user has arrived, and a late, older "added" cannot undo the removal. Webhook
+   * deliveries get fail unless the connector says otherwise (asUnorderedDelivery).
    */
   ifUserAbsent: z.enum(['skip', 'fail']).default('skip'),
   occurredAt,

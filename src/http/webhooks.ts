@@ -12,7 +12,7 @@
 import type { Context } from 'hono';
 import { loadConnectionView } from '../admin/connections.ts';
 import { connectorContext } from '../connectors/context.ts';
-import { isPayloadError, isVerificationError } from '../connectors/contract.ts';
+import { asUnorderedDelivery, isPayloadError, isVerificationError } from '../connectors/contract.ts';
 import { isTransientDatabaseError } from '../db/sql.ts';
 import { EngineError } from '../engine/errors.ts';
 import type { Hub } from '../hub.ts';
@@ -83,7 +83,7 @@ export async function handleWebhook(hub: Hub, c: Context): Promise<Response> {
       deliveryId: result.deliveryId,
       receivedAt,
       actor: { type: 'connection', connectionId },
-      commands: result.commands,
+      commands: asUnorderedDelivery(result.commands),
     });
     return record({ status: 200, body: { status: outcome.status, deliveryId: result.deliveryId, events: outcome.events.length } });
   } catch (error) {

@@ -16,10 +16,21 @@ const buggy = defineConnector({
   inbound: async () => ({ deliveryId: 'b1', commands: [{ type: 'upsertUser', sourceId: '', profile: {} }] }),
 });
 
+/** Verifies nothing and applies the commands in the body as they are: a connector that sets no ifUserAbsent. */
+const passthrough = defineConnector({
+  id: 'passthrough',
+  displayName: 'Passthrough',
+  configSchema: z.object({}),
+  inbound: async (request) => {
+    const { id, commands } = JSON.parse(request.rawBody) as { id: string; commands: never[] };
+    return { deliveryId: id, commands };
+  },
+});
+
 let t: TestHub;
 let organizationId: string;
 beforeAll(async () => {
-  t = await startTestHub({ connectors: [template, testConnector, buggy] });
+  t = await startTestHub({ connectors: [template, testConnector, buggy, passthrough] });
   const org = await t.gqlOk(`mutation { createOrganization(input: { name: "Hooks", slug: "hooks" }) { organization { id } } }`);
   organizationId = org.createOrganization.organization.id;
 });
@@ -109,6 +120,25 @@ describe('answers', () => {
     await c.send({ type: 'user.upserted', data: { id: 'u1', email: 'u1@hooks.test' } });
     await c.send({ type: 'group.upserted', data: { id: 'g1', name: 'G1' } });
     expect(await c.send({ type: 'group.member_added', data: { group_id: 'g1', user_id: 'u1' } }, { id: 'member' })).toMatchObject({ status: 200, body: { status: 'applied' } });
+  });
+
+  it('409 for a removal naming a user not here yet, even from a connector that did not ask for it (webhooks are unordered)', async () => {
+    const c = await connection('passthrough');
+    const send = async (id: string, commands: unknown[]) => {
+      const response = await fetch(c.webhookUrl!, { method: 'POST', body: JSON.stringify({ id, commands }) });
+      return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+    };
+    const at = (minute: number) => new Date(Date.UTC(2026, 0, 1, 0, minute)).toISOString();
+    expect(await send('group', [{ type: 'upsertGroup', sourceId: 'g1', displayName: 'G1', occurredAt: at(0) }])).toMatchObject({ status: 200 });
+    // Removed at minute 3, delivered before the user (created at 1) and the addition (at 2).
+    const removal = { type: 'removeMembers', group: { sourceId: 'g1' }, users: [{ sourceId: 'u1' }], occurredAt: at(3) };
+    expect(await send('removal', [removal])).toMatchObject({ status: 409, body: { error: 'not_found' } });
+    await send('user', [{ type: 'upsertUser', sourceId: 'u1', profile: { email: 'u1@hooks.test' }, occurredAt: at(1) }]);
+    await send('added', [{ type: 'addMembers', group: { sourceId: 'g1' }, users: [{ sourceId: 'u1' }], occurredAt: at(2) }]);
+    expect((await t.db.prisma.directoryGroup.findFirstOrThrow({ where: { connectionId: c.id, sourceId: 'g1' } })).memberCount).toBe(1);
+    // The sender retries the removal: it applies, and the user ends outside the group, as at the source.
+    expect(await send('removal', [removal])).toMatchObject({ status: 200, body: { status: 'applied' } });
+    expect((await t.db.prisma.directoryGroup.findFirstOrThrow({ where: { connectionId: c.id, sourceId: 'g1' } })).memberCount).toBe(0);
   });
 
   it('422 when a connector produces a change the engine refuses (a connector bug), nothing applied', async () => {

@@ -46,11 +46,16 @@ const RevokedAccess = builder.objectRef<Revoked>('RevokedAccess').implement({
   }),
 });
 
-const timing = {
-  occurredAt: 'When the source says it happened (the source’s signal).',
-  receivedAt: 'When the hub received the delivery.',
-  enforcedAt: 'When the change was committed (access removed).',
-};
+type Types = typeof builder extends PothosSchemaTypes.SchemaBuilder<infer T> ? T : never;
+
+/** What every event type says after its id: its type, its three times, the delivery it came with. */
+const envelopeFields = (t: PothosSchemaTypes.ObjectFieldBuilder<Types, StreamEvent>) => ({
+  type: t.exposeString('type'),
+  occurredAt: t.expose('occurredAt', { type: 'DateTime', description: 'When the source says it happened (the source’s signal).' }),
+  receivedAt: t.expose('receivedAt', { type: 'DateTime', description: 'When the hub received the delivery.' }),
+  enforcedAt: t.expose('enforcedAt', { type: 'DateTime', description: 'When the change was committed (access removed).' }),
+  deliveryId: t.exposeString('deliveryId', { nullable: true }),
+});
 
 const dataOf = (e: StreamEvent) => e.data as Record<string, unknown>;
 const list = <T>(value: unknown): T[] => (Array.isArray(value) ? (value as T[]) : []);
@@ -59,11 +64,7 @@ export const LifecycleEvent = builder.objectRef<StreamEvent>('LifecycleEvent').i
   description: 'A committed lifecycle change (user.provisioned, user.deprovisioned, membership.added, credential.revocation_failed, ...).',
   fields: (t) => ({
     id: t.exposeID('id', { description: 'Increases in commit order within an organization: pass the last one you saw as `after` to resume.' }),
-    type: t.exposeString('type'),
-    occurredAt: t.expose('occurredAt', { type: 'DateTime', description: timing.occurredAt }),
-    receivedAt: t.expose('receivedAt', { type: 'DateTime', description: timing.receivedAt }),
-    enforcedAt: t.expose('enforcedAt', { type: 'DateTime', description: timing.enforcedAt }),
-    deliveryId: t.exposeString('deliveryId', { nullable: true }),
+    ...envelopeFields(t),
     user: t.field({ type: LifecycleEventUser, nullable: true, resolve: (e) => e.user }),
     group: t.field({ type: LifecycleEventGroup, nullable: true, resolve: (e) => e.group }),
     connection: t.field({ type: LifecycleEventConnection, nullable: true, resolve: (e) => e.connection }),
@@ -75,11 +76,7 @@ export const DeprovisionEvent = builder.objectRef<StreamEvent>('DeprovisionEvent
   description: 'A user lost access: sessions and credentials revoked, memberships ended, roles dropped, all in one commit.',
   fields: (t) => ({
     id: t.exposeID('id', { description: 'Pass the last one you saw as `after` to resume without loss.' }),
-    type: t.exposeString('type'),
-    occurredAt: t.expose('occurredAt', { type: 'DateTime', description: timing.occurredAt }),
-    receivedAt: t.expose('receivedAt', { type: 'DateTime', description: timing.receivedAt }),
-    enforcedAt: t.expose('enforcedAt', { type: 'DateTime', description: timing.enforcedAt }),
-    deliveryId: t.exposeString('deliveryId', { nullable: true }),
+    ...envelopeFields(t),
     reason: t.string({ nullable: true, resolve: (e) => (typeof dataOf(e).reason === 'string' ? (dataOf(e).reason as string) : null) }),
     warnings: t.stringList({ resolve: (e) => list<string>(dataOf(e).warnings) }),
     user: t.field({ type: LifecycleEventUser, nullable: true, resolve: (e) => e.user }),

@@ -362,14 +362,19 @@ export class EventSubscription implements AsyncIterableIterator<StreamEvent> {
     if (this.finished || this.failure) return;
     const resumeAfter = this.resumePoint().toString();
     this.failure = new StreamError(code, `${why}; subscribe again with after: "${resumeAfter}" to continue without loss`, this.lastDeliveredId, resumeAfter);
+    // A pending read is woken with neither a value nor done: next() then throws the failure.
+    this.release({ value: undefined, done: false } as unknown as IteratorResult<StreamEvent>);
+  }
+
+  /** Drops what is held, leaves the tail, and answers a pending read with `wake`. */
+  private release(wake: IteratorResult<StreamEvent>) {
     this.queue = [];
     this.replay = [];
     this.tail.detach(this);
     if (this.waiter) {
       const resolve = this.waiter;
       this.waiter = null;
-      // A pending read: reject it through next().
-      resolve({ value: undefined, done: false } as unknown as IteratorResult<StreamEvent>);
+      resolve(wake);
     }
   }
 
@@ -433,14 +438,7 @@ export class EventSubscription implements AsyncIterableIterator<StreamEvent> {
   private finish() {
     if (this.finished) return;
     this.finished = true;
-    this.queue = [];
-    this.replay = [];
-    this.tail.detach(this);
-    if (this.waiter) {
-      const resolve = this.waiter;
-      this.waiter = null;
-      resolve({ value: undefined, done: true });
-    }
+    this.release({ value: undefined, done: true });
   }
 
   [Symbol.asyncIterator]() {

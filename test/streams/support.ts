@@ -84,6 +84,23 @@ export interface Collected<T> {
 
 function collector<T>(dispose: () => void, keep = true): Collected<T> & { push(item: T): void; fail(error: unknown): void; complete(): void } {
   const waiters = new Set<() => void>();
+  /** Settles as `settle` says, checked now and after every item, error or completion; or times out. */
+  const until = <R>(settle: () => { value: R } | { error: Error } | undefined, timeoutMs: number, timedOut: () => string) =>
+    new Promise<R>((resolve, reject) => {
+      const check = () => {
+        const outcome = settle();
+        if (outcome) finish(outcome);
+      };
+      const finish = (outcome: { value: R } | { error: Error }) => {
+        clearTimeout(timer);
+        waiters.delete(check);
+        if ('error' in outcome) reject(outcome.error);
+        else resolve(outcome.value);
+      };
+      const timer = setTimeout(() => finish({ error: new Error(timedOut()) }), timeoutMs);
+      waiters.add(check);
+      check();
+    });
   const c = {
     items: [] as T[],
     count: 0,
@@ -104,37 +121,17 @@ function collector<T>(dispose: () => void, keep = true): Collected<T> & { push(i
       for (const w of [...waiters]) w();
     },
     waitFor(n: number, timeoutMs = 20_000) {
-      return new Promise<T[]>((resolve, reject) => {
-        const check = () => {
-          if (c.count >= n) return done(() => resolve(c.items.slice()));
-          if (c.errors.length) return done(() => reject(new Error(`stream failed after ${c.count} of ${n} items: ${JSON.stringify(c.errors[0])}`)));
-          if (c.completed) return done(() => reject(new Error(`stream completed after ${c.count} of ${n} items`)));
-        };
-        const timer = setTimeout(() => done(() => reject(new Error(`timed out with ${c.count} of ${n} items`))), timeoutMs);
-        const done = (fn: () => void) => {
-          clearTimeout(timer);
-          waiters.delete(check);
-          fn();
-        };
-        waiters.add(check);
-        check();
-      });
+      return until<T[]>(() => {
+        if (c.count >= n) return { value: c.items.slice() };
+        if (c.errors.length) return { error: new Error(`stream failed after ${c.count} of ${n} items: ${JSON.stringify(c.errors[0])}`) };
+        if (c.completed) return { error: new Error(`stream completed after ${c.count} of ${n} items`) };
+      }, timeoutMs, () => `timed out with ${c.count} of ${n} items`);
     },
     waitForError(timeoutMs = 20_000) {
-      return new Promise<any>((resolve, reject) => {
-        const check = () => {
-          if (c.errors.length) return done(() => resolve(c.errors[0]));
-          if (c.completed) return done(() => reject(new Error('completed without an error')));
-        };
-        const timer = setTimeout(() => done(() => reject(new Error(`no error within ${timeoutMs} ms (${c.items.length} items)`))), timeoutMs);
-        const done = (fn: () => void) => {
-          clearTimeout(timer);
-          waiters.delete(check);
-          fn();
-        };
-        waiters.add(check);
-        check();
-      });
+      return until<any>(() => {
+        if (c.errors.length) return { value: c.errors[0] };
+        if (c.completed) return { error: new Error('completed without an error') };
+      }, timeoutMs, () => `no error within ${timeoutMs} ms (${c.items.length} items)`);
     },
   };
   return c;

@@ -167,7 +167,7 @@ export function membershipUpserted(m: ClerkMembership): LifecycleCommandInput[] 
     ...organizationGroups(m.organization, [{ key: m.role, name: m.role_name }]),
     { type: 'addMembers', group: { sourceId: organizationGroupId(org) }, users, occurredAt: at },
     { type: 'addMembers', group: { sourceId: roleGroupId(org, m.role) }, users, occurredAt: at },
-    ...DEFAULT_ROLES.filter((r) => r.key !== m.role).map((r): LifecycleCommandInput => ({ type: 'removeMembers', group: { sourceId: roleGroupId(org, r.key) }, users, ifUserAbsent: 'fail', occurredAt: at })),
+    ...DEFAULT_ROLES.filter((r) => r.key !== m.role).map((r): LifecycleCommandInput => ({ type: 'removeMembers', group: { sourceId: roleGroupId(org, r.key) }, users, occurredAt: at })),
   ];
 }
 
@@ -184,7 +184,7 @@ export function membershipDeleted(m: ClerkMembership, eventAt: Date | undefined)
   return [
     ...organizationGroups(m.organization, [{ key: m.role, name: m.role_name }]),
     ...[organizationGroupId(org), ...[...roles].map((r) => roleGroupId(org, r))].map((sourceId): LifecycleCommandInput => ({
-      type: 'removeMembers', group: { sourceId }, users, ifUserAbsent: 'fail', occurredAt: at,
+      type: 'removeMembers', group: { sourceId }, users, occurredAt: at,
     })),
   ];
 }

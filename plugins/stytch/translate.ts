@@ -107,8 +107,8 @@ export function translateEvent(event: StytchEvent, organizationId: string): Tran
         if (!memberId) throw new Error(`${event.type} names no member (member_id)`);
         const users = [{ sourceId: memberId }];
         if (event.action === 'member_delete') {
-          // A member not seen yet is refused (409) so the removal is retried once it exists.
-          return { commands: [{ type: 'removeMembers', group: { sourceId: groupId }, users, ifUserAbsent: 'fail', occurredAt: at }] };
+          // A member not seen yet is refused (409, the hub's default for webhooks) so the removal is retried once it exists.
+          return { commands: [{ type: 'removeMembers', group: { sourceId: groupId }, users, occurredAt: at }] };
         }
         return {
           commands: [

@@ -86,8 +86,9 @@ function translate(event: z.infer<typeof Event>): LifecycleCommandInput[] {
     case 'group.member_added':
       return [{ type: 'addMembers', group: { sourceId: event.data.group_id }, users: [{ sourceId: event.data.user_id }], occurredAt }];
     case 'group.member_removed':
-      // Webhooks arrive in any order: a removal naming a user not here yet is retried (409) until it is.
-      return [{ type: 'removeMembers', group: { sourceId: event.data.group_id }, users: [{ sourceId: event.data.user_id }], ifUserAbsent: 'fail', occurredAt }];
+      // Webhooks arrive in any order: the hub answers a removal naming a user not here yet with 409
+      // (ifUserAbsent: 'fail' on every inbound delivery), and the sender retries it until it is.
+      return [{ type: 'removeMembers', group: { sourceId: event.data.group_id }, users: [{ sourceId: event.data.user_id }], occurredAt }];
   }
 }
 

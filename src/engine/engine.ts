@@ -6,9 +6,9 @@
 // shares the following transaction (group commit): no added latency when idle, far fewer round
 // trips and chain-lock acquisitions under load. A delivery that fails leaves the rest of its batch
 // untouched: its in-memory changes are rolled back before anything is written.
-import { DATABASE_RETRY_AFTER_SECONDS, isTransientDatabaseError, isUniqueViolation, prepared, type SqlClient, type SqlExecutor } from '../db/sql.ts';
+import { isTransientDatabaseError, isUniqueViolation, prepared, type SqlClient, type SqlExecutor } from '../db/sql.ts';
 import { CommandValidationError, parseCommands, type LifecycleCommand } from './commands.ts';
-import { EngineError } from './errors.ts';
+import { databaseUnavailable, EngineError } from './errors.ts';
 import { applyCommand, prefetch, type ApplyContext } from './transitions.ts';
 import type { CommandResult, Delivery, DeliveryOutcome, LifecycleEventRecord } from './types.ts';
 import { UnitOfWork, type ConnectionInfo, type OrganizationInfo } from './unit-of-work.ts';
@@ -121,7 +121,7 @@ export class LifecycleEngine {
       'SELECT organization_id AS "organizationId" FROM directory_connection WHERE id = $1',
       [delivery.connectionId],
     ).catch((error: unknown) => {
-      throw isTransientDatabaseError(error) ? new EngineError('UNAVAILABLE', 'the database is unavailable; retry shortly', { retryAfterSeconds: DATABASE_RETRY_AFTER_SECONDS }) : error;
+      throw isTransientDatabaseError(error) ? databaseUnavailable() : error;
     });
     const organizationId = rows[0]?.organizationId;
     if (!organizationId) throw new EngineError('NOT_FOUND', `connection ${delivery.connectionId} not found`);
@@ -206,9 +206,7 @@ export class LifecycleEngine {
           for (const p of batch) await this.runWithRecovery(organizationId, [p]);
           return;
         }
-        const failure = isTransientDatabaseError(error)
-          ? new EngineError('UNAVAILABLE', 'the database is unavailable; retry shortly', { retryAfterSeconds: DATABASE_RETRY_AFTER_SECONDS })
-          : error;
+        const failure = isTransientDatabaseError(error) ? databaseUnavailable() : error;
         if (!(failure instanceof EngineError)) this.options.onError?.(error, 'lifecycle engine batch');
         for (const p of batch) p.error = failure;
         this.settle(batch);

@@ -1,3 +1,5 @@
+import { DATABASE_RETRY_AFTER_SECONDS } from '../db/sql.ts';
+
 export type EngineErrorCode =
   /** A referenced user, group or connection does not exist (in this organization). */
   | 'NOT_FOUND'
@@ -27,3 +29,6 @@ export class EngineError extends Error {
     return this.code === 'CONNECTION_PAUSED' || this.code === 'UNAVAILABLE';
   }
 }
+
+/** The database is unreachable: nothing was applied, the same delivery may be sent again shortly. */
+export const databaseUnavailable = () => new EngineError('UNAVAILABLE', 'the database is unavailable; retry shortly', { retryAfterSeconds: DATABASE_RETRY_AFTER_SECONDS });

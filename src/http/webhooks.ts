@@ -13,7 +13,7 @@ import type { Context } from 'hono';
 import { loadConnectionView } from '../admin/connections.ts';
 import { connectorContext } from '../connectors/context.ts';
 import { asUnorderedDelivery, isPayloadError, isVerificationError } from '../connectors/contract.ts';
-import { isTransientDatabaseError } from '../db/sql.ts';
+import { DATABASE_RETRY_AFTER_SECONDS, isTransientDatabaseError } from '../db/sql.ts';
 import { EngineError } from '../engine/errors.ts';
 import type { Hub } from '../hub.ts';
 import { connectorHub } from './app.ts';
@@ -39,7 +39,7 @@ export async function handleWebhook(hub: Hub, c: Context): Promise<Response> {
   } catch (error) {
     hub.logger.error({ err: error, requestId, connectionId }, 'webhook: could not load the connection');
     const answer = isTransientDatabaseError(error)
-      ? fail(503, 'unavailable', 'the database is unavailable; retry shortly', 5)
+      ? fail(503, 'unavailable', 'the database is unavailable; retry shortly', DATABASE_RETRY_AFTER_SECONDS)
       : fail(500, 'internal', 'the connection could not be loaded; retry later');
     return respond(c, answer);
   }

@@ -70,7 +70,9 @@ export const usersPageAndMemory: Benchmark = {
       }, { nodeArgs: serverArgs() });
       const atStart = processMemoryMiB(hub.pid);
       const statsUrl = hub.statsUrl!;
-      const statements = async () => ((await (await fetch(statsUrl)).json()) as { statements: number }).statements;
+      // The hub's own counters (scripts/serve-hub.ts): statements sent, the last ones, its memory.
+      const stats = async () => (await (await fetch(statsUrl)).json()) as { statements: number; recent: string[]; memory: NodeJS.MemoryUsage };
+      const statements = async () => (await stats()).statements;
       // One keep-alive connection through undici's Client (fetch adds its own CPU to every timed
       // request, on the cores the hub shares).
       const client = (pageClient = new Client(hub.url));
@@ -110,11 +112,11 @@ export const usersPageAndMemory: Benchmark = {
         after = users.pageInfo.endCursor;
       }
       // The statements of the last request, for the report (what a page costs, and why).
-      const sample = ((await (await fetch(statsUrl)).json()) as { recent: string[] }).recent.slice(-perRequest.at(-1)!);
+      const sample = (await stats()).recent.slice(-perRequest.at(-1)!);
       const sortedStatements = [...perRequest].sort((a, b) => a - b);
       const latency = summarize(latencies);
       const atUsers = processMemoryMiB(hub.pid);
-      const { memory: usersMemory } = (await (await fetch(statsUrl)).json()) as { memory: NodeJS.MemoryUsage };
+      const { memory: usersMemory } = await stats();
       ctx.log(`users page p50 ${latency.p50_ms} ms, ${sortedStatements[Math.floor(sortedStatements.length / 2)]} statements; RSS ${atUsers.rss} MiB`);
 
       // Memory with subscribers: connected, subscribed, and each delivered one deprovision.
@@ -157,7 +159,7 @@ export const usersPageAndMemory: Benchmark = {
       await allReceived;
       const withSubscribers = processMemoryMiB(hub.pid);
       // How much of it is the V8 heap (the rest: code, WASM memory, buffers), for the report.
-      const { memory: subscribersMemory } = (await (await fetch(statsUrl)).json()) as { memory: NodeJS.MemoryUsage };
+      const { memory: subscribersMemory } = await stats();
       ctx.log(`${subscribers} subscribers: RSS ${withSubscribers.rss} MiB (peak ${withSubscribers.peak} MiB)`);
 
       return {

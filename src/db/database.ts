@@ -96,7 +96,7 @@ async function finishOpening(
   migrationFactory: SqlMigrationAwareDriverAdapterFactory = adapterFactory,
 ): Promise<Database> {
   try {
-    const appliedMigrations = options.migrate === false ? [] : await applyMigrations(migrationFactory);
+    const appliedMigrations = options.migrate === false ? [] : await applyMigrations(migrationFactory, sql);
     const listeners = new Set<(sql: string) => void>();
     const notify = (text: string) => {
       for (const listener of listeners) listener(text);

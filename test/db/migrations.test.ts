@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { describe, expect, inject, it } from 'vitest';
 import { openDatabase, type Database } from '../../src/db/database.ts';
-import { migrationsDir } from '../../src/db/migrate.ts';
+import { migrationsDir, migrationsRecorded, readMigrationList } from '../../src/db/migrate.ts';
 import { withDatabase } from '../support/global-setup.ts';
 
 const committed = readdirSync(migrationsDir, { withFileTypes: true })
@@ -15,7 +15,7 @@ const committed = readdirSync(migrationsDir, { withFileTypes: true })
   .map((e) => e.name)
   .sort();
 
-async function freshDatabase(): Promise<{ open: () => Promise<Database>; cleanup: () => Promise<void> }> {
+async function freshDatabase(): Promise<{ open: (options?: { migrate?: boolean }) => Promise<Database>; cleanup: () => Promise<void> }> {
   const adminUrl = inject('postgresAdminUrl');
   if (adminUrl) {
     const name = `lh_fresh_${randomBytes(5).toString('hex')}`;
@@ -23,7 +23,7 @@ async function freshDatabase(): Promise<{ open: () => Promise<Database>; cleanup
     await admin.connect();
     await admin.query(`CREATE DATABASE ${name}`);
     return {
-      open: () => openDatabase({ url: withDatabase(adminUrl, name), poolSize: 2 }),
+      open: (options) => openDatabase({ url: withDatabase(adminUrl, name), poolSize: 2, ...options }),
       cleanup: async () => {
         await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
         await admin.end();
@@ -31,7 +31,7 @@ async function freshDatabase(): Promise<{ open: () => Promise<Database>; cleanup
     };
   }
   const dir = mkdtempSync(join(tmpdir(), 'lh-fresh-'));
-  return { open: () => openDatabase({ dataDir: dir }), cleanup: async () => rmSync(dir, { recursive: true, force: true }) };
+  return { open: (options) => openDatabase({ dataDir: dir, ...options }), cleanup: async () => rmSync(dir, { recursive: true, force: true }) };
 }
 
 describe('migrations on a fresh database', () => {
@@ -58,6 +58,40 @@ describe('migrations on a fresh database', () => {
       const again = await fresh.open();
       expect(again.appliedMigrations).toEqual([]);
       await again.close();
+    } finally {
+      await fresh.cleanup();
+    }
+  });
+
+  // A start with nothing to apply skips Prisma's schema engine (its WebAssembly stays resident once
+  // loaded); anything else about _prisma_migrations leaves the decision to the engine.
+  it('counts the database up to date only when it records exactly the shipped migrations, finished, with their checksums', async () => {
+    const fresh = await freshDatabase();
+    try {
+      const shipped = await readMigrationList();
+      const bare = await fresh.open({ migrate: false });
+      expect(await migrationsRecorded(bare.sql, shipped)).toBe(false);
+      await bare.close();
+      const db = await fresh.open();
+      expect(await migrationsRecorded(db.sql, shipped)).toBe(true);
+      const last = committed.at(-1)!;
+      const checksumOfLast = createHash('sha256').update(readFileSync(join(migrationsDir, last, 'migration.sql'))).digest('hex');
+      const changes: Array<[string, string, string]> = [
+        ['a changed migration file', `UPDATE _prisma_migrations SET checksum = 'x' || substr(checksum, 2) WHERE migration_name = '${last}'`, `UPDATE _prisma_migrations SET checksum = '${checksumOfLast}' WHERE migration_name = '${last}'`],
+        ['a failed attempt', `UPDATE _prisma_migrations SET finished_at = NULL WHERE migration_name = '${last}'`, `UPDATE _prisma_migrations SET finished_at = now() WHERE migration_name = '${last}'`],
+        ['a migration this build does not ship', `INSERT INTO _prisma_migrations (id, checksum, migration_name, started_at, finished_at, applied_steps_count) VALUES ('newer', 'c', '29990101000000_newer', now(), now(), 1)`, `DELETE FROM _prisma_migrations WHERE id = 'newer'`],
+        ['a shipped migration not recorded', `UPDATE _prisma_migrations SET migration_name = 'renamed' WHERE migration_name = '${last}'`, `UPDATE _prisma_migrations SET migration_name = '${last}' WHERE migration_name = 'renamed'`],
+      ];
+      for (const [what, change, undo] of changes) {
+        await db.sql.query(change);
+        expect(await migrationsRecorded(db.sql, shipped), what).toBe(false);
+        await db.sql.query(undo);
+        expect(await migrationsRecorded(db.sql, shipped), `${what}, undone`).toBe(true);
+      }
+      // A rolled-back attempt next to the finished one (prisma migrate resolve --rolled-back, then deploy) is history.
+      await db.sql.query(`INSERT INTO _prisma_migrations (id, checksum, migration_name, started_at, rolled_back_at, applied_steps_count) VALUES ('old', 'c', '${last}', now(), now(), 0)`);
+      expect(await migrationsRecorded(db.sql, shipped)).toBe(true);
+      await db.close();
     } finally {
       await fresh.cleanup();
     }

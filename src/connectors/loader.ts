@@ -9,6 +9,18 @@ function importTarget(specifier: string): string {
   return /^(\.{1,2}[\\/]|[\\/]|[A-Za-z]:[\\/])/.test(specifier) ? pathToFileURL(resolve(specifier)).href : specifier;
 }
 
+let registered: Promise<unknown> | undefined;
+/**
+ * `npm start` runs the compiled bundle (dist/main.js); a plugin given as a TypeScript path still
+ * loads, through tsx's loader, registered only then (it costs memory a hub without one never pays).
+ */
+function typeScriptLoader(): Promise<unknown> {
+  // Running from source (tsx, vitest): TypeScript already loads.
+  if (import.meta.url.endsWith('.ts')) return Promise.resolve();
+  registered ??= import('tsx/esm/api').then(({ register }) => register());
+  return registered;
+}
+
 /**
  * The built-in connectors plus each module named in LIFECYCLE_PLUGINS (an npm package name or a
  * path). A plugin that cannot be loaded stops startup with an error naming it and saying why.
@@ -19,6 +31,7 @@ export async function loadConnectors(specifiers: readonly string[], extra: reado
   for (const specifier of specifiers) {
     let loaded: Record<string, unknown>;
     try {
+      if (/\.[cm]?tsx?$/.test(specifier)) await typeScriptLoader();
       loaded = (await import(importTarget(specifier))) as Record<string, unknown>;
     } catch (error) {
       const message = (error as Error).message;

@@ -4,12 +4,18 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { startCommand } from '../../scripts/build.ts';
 import { loadConnectors } from '../../src/connectors/loader.ts';
 import { createTestDatabaseUrl } from '../support/db.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
 const ADMIN_KEY = 'plugin-loading-admin-key-0123456789';
+
+let startArgs: string[] = [];
+beforeAll(async () => {
+  startArgs = await startCommand();
+}, 60_000);
 
 interface Started {
   exitCode: Promise<number | null>;
@@ -20,7 +26,8 @@ interface Started {
 
 function startServer(env: Record<string, string>): Started {
   const dataDir = mkdtempSync(join(tmpdir(), 'lh-plugins-'));
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  // As `npm start` runs it: the bundle, which loads TypeScript plugins through tsx on demand.
+  const child = spawn(process.execPath, startArgs, {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, ADMIN_API_KEY: ADMIN_KEY, LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

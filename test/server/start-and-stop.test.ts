@@ -1,11 +1,13 @@
 // `npm start` as a real process: it serves on the embedded database (or DATABASE_URL), prints a
 // generated admin key once and keeps only its hash, keeps its data across restarts, and on SIGTERM
-// finishes in-flight requests and exits cleanly.
+// finishes in-flight requests and exits cleanly. It runs the bundle `prestart` builds, with the
+// command line of package.json's `start` script.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startCommand } from '../../scripts/build.ts';
 import { createTestDatabaseUrl } from '../support/db.ts';
 
 const root = join(import.meta.dirname, '..', '..');
@@ -19,8 +21,12 @@ interface Started {
   exited: Promise<number | null>;
 }
 
+const scripts = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).scripts as Record<string, string>;
+// `node <flags> dist/main.js`, run here by this test's node (no npm in between to forward signals).
+let startArgs: string[] = [];
+
 async function start(databaseUrl: string | undefined): Promise<Started> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  const child = spawn(process.execPath, startArgs, {
     cwd: root,
     env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, ADMIN_API_KEY: '', DATABASE_URL: databaseUrl ?? '', LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -47,7 +53,17 @@ async function start(databaseUrl: string | undefined): Promise<Started> {
 const gql = (url: string, key: string, query: string) =>
   fetch(`${url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: JSON.stringify({ query }) });
 
+beforeAll(async () => {
+  startArgs = await startCommand();
+  expect(startArgs.at(-1)).toBe(join(root, 'dist', 'main.js'));
+}, 60_000);
+
 describe('npm start', () => {
+  it('builds the bundle it serves before every start', async () => {
+    expect(scripts.prestart).toBe(scripts.build);
+    expect(scripts.start).toMatch(/^node (--\S+ )*dist\/main\.js$/);
+  });
+
   it('prints a generated admin key once, keeps data across restarts, and stops cleanly on SIGTERM', async () => {
     const databaseUrl = await createTestDatabaseUrl();
     const first = await start(databaseUrl);

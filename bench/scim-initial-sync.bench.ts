@@ -13,6 +13,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool, type Dispatcher } from 'undici';
+import { startCommand } from '../scripts/build.ts';
 import { benchDatabase, freePort, serverArgs } from './support.ts';
 import { BenchAborted, summarize, type Benchmark } from './types.ts';
 
@@ -22,8 +23,7 @@ const MEMBERS_PER_PATCH = 25;
 async function startServer(env: Record<string, string>, log: (m: string) => void): Promise<{ url: string; child: ChildProcess; stop(): Promise<void> }> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const extraArgs = serverArgs();
-  const child = spawn(process.execPath, [...extraArgs, '--import', 'tsx', 'src/main.ts'], {
+  const child = spawn(process.execPath, [...serverArgs(), ...(await startCommand())], {
     cwd: join(import.meta.dirname, '..'),
     env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1', PUBLIC_URL: url, LOG_LEVEL: 'warn', NODE_ENV: 'production' },
     stdio: ['ignore', 'ignore', 'pipe'],

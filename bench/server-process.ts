@@ -1,10 +1,11 @@
-// A Lifecycle Hub in a child process (`node --import tsx src/main.ts`), so a benchmark's load
-// comes from another process over 127.0.0.1, as in production.
+// A Lifecycle Hub in a child process, run as `npm start` runs it (the bundle scripts/build.ts
+// writes), so a benchmark's load comes from another process over 127.0.0.1, as in production.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startCommand } from '../scripts/build.ts';
 import { serverArgs } from './support.ts';
 
 export interface ServerProcess {
@@ -19,7 +20,7 @@ export interface ServerProcess {
 export async function startServerProcess(options: { databaseUrl?: string; env?: Record<string, string> } = {}): Promise<ServerProcess> {
   const dataDir = mkdtempSync(join(tmpdir(), 'lh-bench-server-'));
   const adminKey = `bench-admin-${randomBytes(12).toString('hex')}`;
-  const child = spawn(process.execPath, [...serverArgs(), '--import', 'tsx', 'src/main.ts'], {
+  const child = spawn(process.execPath, [...serverArgs(), ...(await startCommand())], {
     cwd: join(import.meta.dirname, '..'),
     env: {
       ...process.env, PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, ADMIN_API_KEY: adminKey, LOG_LEVEL: 'warn',

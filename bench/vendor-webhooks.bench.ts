@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { TEST_ORGANIZATION, TEST_PROJECT, signStytchDelivery, stytchEvent, stytchMember, svixSecret } from '../test/support/vendors/stytch.ts';
 import { signWorkosDelivery, workosEvent, workosUser } from '../test/support/vendors/workos.ts';
 import { checkTime, summarize, type Benchmark } from './types.ts';
-import { freePort } from './support.ts';
+import { startCommand } from '../scripts/build.ts';
+import { freePort, serverArgs } from './support.ts';
 
 const CONCURRENCY = 16;
 
@@ -45,7 +46,7 @@ export const vendorWebhooks: Benchmark = {
     const dir = mkdtempSync(join(tmpdir(), 'lh-bench-hub-'));
     const port = await freePort();
     const adminKey = `bench-admin-${randomBytes(16).toString('hex')}`;
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    const child = spawn(process.execPath, [...serverArgs(), ...(await startCommand())], {
       cwd: join(import.meta.dirname, '..'),
       env: {
         ...process.env,

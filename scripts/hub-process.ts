@@ -1,7 +1,12 @@
-// Spawns scripts/serve-hub.ts as a separate process (multi-instance tests, HTTP benchmarks).
+// Spawns scripts/serve-hub.ts as a separate process (multi-instance tests, HTTP benchmarks), bundled
+// and run the way `npm start` runs the hub (scripts/build.ts), so what they measure is what ships.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
+import { startCommand } from './build.ts';
 import type { SeededOrganization } from './serve-hub.ts';
+
+let built: Promise<string[]> | undefined;
+/** Built once per process: every hub it spawns runs the same bundle. */
+const serveHubCommand = () => (built ??= startCommand({ entry: 'scripts/serve-hub.ts', outfile: 'dist/serve-hub.js' }));
 
 export interface HubProcess {
   url: string;
@@ -19,8 +24,7 @@ export interface HubProcess {
 }
 
 export async function spawnHubProcess(env: Record<string, string>, options: { seed?: unknown; timeoutMs?: number; nodeArgs?: string[] } = {}): Promise<HubProcess> {
-  const script = join(import.meta.dirname, 'serve-hub.ts');
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', script], {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), ...(await serveHubCommand())], {
     env: { ...process.env, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'warn', ...env, SEED_JSON: JSON.stringify(options.seed ?? {}) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -34,6 +34,8 @@ const USERS_PAGE = `query UsersPage($o: ID!, $after: String) {
   }
 }`;
 const PAGES = 50;
+/** Idle time before the settled RSS: V8's memory reducer first acts ~8 s after activity stops, and took ~25 s to shrink the heap here. */
+const SETTLE_MS = 30_000;
 
 export const usersPageAndMemory: Benchmark = {
   name: 'graphql: users page (100, with groups and roles) at 100,000 users; server RSS',
@@ -47,6 +49,7 @@ export const usersPageAndMemory: Benchmark = {
     const users = ctx.quick ? 2_000 : 100_000;
     const groups = ctx.quick ? 30 : 100;
     const subscribers = ctx.quick ? 200 : 5_000;
+    const settleMs = ctx.quick ? 2_000 : SETTLE_MS;
     const requests = ctx.quick ? 50 : 1_000;
     const dataDir = mkdtempSync(join(tmpdir(), 'lh-bench-users-'));
     const database = ctx.databaseUrl ? await benchDatabase(ctx.databaseUrl, 'users') : null;
@@ -161,6 +164,12 @@ export const usersPageAndMemory: Benchmark = {
       // How much of it is the V8 heap (the rest: code, WASM memory, buffers), for the report.
       const { memory: subscribersMemory } = await stats();
       ctx.log(`${subscribers} subscribers: RSS ${withSubscribers.rss} MiB (peak ${withSubscribers.peak} MiB)`);
+      // The same, settled: V8 shrinks a heap it grew in a burst only once the process has been idle
+      // for a while (its memory reducer), so right after the pages RSS still holds their garbage.
+      await new Promise((resolve) => setTimeout(resolve, settleMs));
+      const settled = processMemoryMiB(hub.pid);
+      const { memory: settledMemory } = await stats();
+      ctx.log(`after ${settleMs / 1000} s idle: RSS ${settled.rss} MiB`);
 
       return {
         metrics: {
@@ -173,13 +182,15 @@ export const usersPageAndMemory: Benchmark = {
           rss_mb_at_users: atUsers.rss,
           rss_mb_with_subscribers: withSubscribers.rss,
           rss_peak_mb: withSubscribers.peak,
+          rss_mb_with_subscribers_settled: settled.rss,
+          heap_used_mb_settled: settledMemory.heapUsed >> 20,
           heap_total_mb_at_users: usersMemory.heapTotal >> 20,
           heap_used_mb_at_users: usersMemory.heapUsed >> 20,
           heap_total_mb_with_subscribers: subscribersMemory.heapTotal >> 20,
           seed_seconds: seedSeconds,
         },
-        params: { statementsOfOnePage: sample.join(' ;; '), users, groups, memberships: seeded.memberships, roleMappings: seeded.mappings, pageSize: 100, requests, subscribers, client: 'one at a time, HTTP keep-alive, separate process', seeding: 'bulk SQL (bench/seed-directory.ts)' },
-        notes: 'page_*: request sent → response read; sql_statements_*: counted by the hub (db.onStatement). rss_*: VmRSS of the hub process (MiB): at start (ready, no request yet), after the page requests, with the subscribers; on PGlite it includes the embedded database. heap_total_*, heap_used_*: the V8 heap (process.memoryUsage()) at the same points.',
+        params: { statementsOfOnePage: sample.join(' ;; '), settleSeconds: settleMs / 1000, users, groups, memberships: seeded.memberships, roleMappings: seeded.mappings, pageSize: 100, requests, subscribers, client: 'one at a time, HTTP keep-alive, separate process', seeding: 'bulk SQL (bench/seed-directory.ts)' },
+        notes: 'page_*: request sent → response read; sql_statements_*: counted by the hub (db.onStatement). rss_*: VmRSS of the hub process (MiB): at start (ready, no request yet), after the page requests, with the subscribers, and with them after SETTLE_MS idle (*_settled); on PGlite it includes the embedded database. heap_total_*, heap_used_*: the V8 heap (process.memoryUsage()) at the same points.',
       };
     } finally {
       await pageClient?.close();

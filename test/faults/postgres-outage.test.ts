@@ -1,12 +1,15 @@
-// PostgreSQL stopped (pg_ctl stop -m immediate) and restarted under SCIM and GraphQL load, with the
-// hub process left running: while the database is down every answer is a retryable, protocol-
-// correct error (SCIM 503/429 with Retry-After in the SCIM error schema, GraphQL errors with a
-// code), never a 500, a dropped connection or a hang; afterwards the same process serves again (the
-// pool reconnects) and every acknowledged write is there, nothing half-applied.
+// PostgreSQL stopped (pg_ctl stop -m immediate) and restarted under SCIM, GraphQL and webhook load,
+// with the hub process left running: while the database is down every answer is a retryable,
+// protocol-correct error (SCIM 503/429 with Retry-After in the SCIM error schema, GraphQL errors with
+// a code, webhook 503 with Retry-After, which vendors retry), never a 500, a dropped connection or a
+// hang; afterwards the same process serves again (the pool reconnects) and every acknowledged write
+// is there, nothing half-applied, and every retried delivery applied once.
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnHubProcess, type HubProcess } from '../../scripts/hub-process.ts';
 import { DATABASE_RETRY_AFTER_SECONDS } from '../../src/db/sql.ts';
 import { openDatabase } from '../../src/db/database.ts';
+import { signWorkosDelivery, workosEvent, workosUser } from '../support/vendors/workos.ts';
 import { checkConsistency } from './consistency.ts';
 import { createPostgresCluster, findPostgresBin, type PostgresCluster } from './postgres-cluster.ts';
 import { ERROR_SCHEMA, ScimLoad } from './scim-load.ts';
@@ -18,12 +21,64 @@ if ('missing' in postgres) console.warn(`[faults] PostgreSQL outage test skipped
 
 let cluster: PostgresCluster;
 let hub: HubProcess;
+const workos = { connectionId: '', secret: randomBytes(24).toString('hex') };
 
 beforeAll(async () => {
   if ('missing' in postgres) return;
   cluster = await createPostgresCluster(postgres.bin);
-  hub = await spawnHubProcess(hubEnv({ DATABASE_URL: cluster.url, DATABASE_POOL_SIZE: '6' }), { seed: { organizations: [{ slug: 'outage', users: 20, source: 'scim' }] } });
+  const env = hubEnv({ DATABASE_URL: cluster.url, DATABASE_POOL_SIZE: '6' });
+  hub = await spawnHubProcess(env, { seed: { organizations: [{ slug: 'outage', users: 20, source: 'scim' }] } });
+  // A WorkOS directory in the same organization: its deliveries share the pool and the audit chain.
+  const { body } = await graphql(hub, env.ADMIN_API_KEY!, 'mutation($o: ID!, $c: JSON) { createDirectoryConnection(input: { organizationId: $o, provider: "workos", name: "WorkOS", config: $c }) { connection { id } } }', {
+    o: hub.organizations[0]!.id,
+    c: { webhookSecret: workos.secret, apiKey: 'sk_test_outage' },
+  });
+  workos.connectionId = body.data?.createDirectoryConnection?.connection?.id;
+  if (!workos.connectionId) throw new Error(`could not create the WorkOS connection: ${JSON.stringify(body.errors)}`);
 });
+
+interface WebhookAnswer {
+  status: number | 'network';
+  retryAfter: string | null;
+  body: unknown;
+  at: number;
+}
+
+/** Signed WorkOS `dsync.user.created` deliveries, one at a time, each retried until a 2xx as WorkOS does (sooner: 200 ms). */
+class WebhookLoad {
+  readonly answers: WebhookAnswer[] = [];
+  readonly acknowledged: string[] = [];
+  private stopped = false;
+  private running: Promise<void> | undefined;
+  constructor(private readonly url: string) {}
+  start() {
+    this.running = (async () => {
+      for (let i = 0; !this.stopped; i++) {
+        const user = workosUser({ directoryId: 'directory_01OUTAGE000000000000000000', email: `joiner${i}@outage.example`, firstName: 'Joiner', lastName: String(i), updatedAt: '2026-01-01T00:00:00.000Z' });
+        const body = JSON.stringify(workosEvent('dsync.user.created', user));
+        for (;;) {
+          let answer: WebhookAnswer;
+          try {
+            const response = await fetch(this.url, { method: 'POST', headers: signWorkosDelivery(body, workos.secret), body, signal: AbortSignal.timeout(60_000) });
+            answer = { status: response.status, retryAfter: response.headers.get('retry-after'), body: await response.json().catch(() => null), at: Date.now() };
+          } catch {
+            answer = { status: 'network', retryAfter: null, body: null, at: Date.now() };
+          }
+          this.answers.push(answer);
+          if (typeof answer.status === 'number' && answer.status < 300) break;
+          // Once told to stop, a delivery never acknowledged is left unsent: not counted as acknowledged.
+          if (this.stopped) return;
+          await new Promise((r) => setTimeout(r, 200));
+        }
+        this.acknowledged.push(user.id);
+      }
+    })();
+  }
+  async stop() {
+    this.stopped = true;
+    await this.running;
+  }
+}
 
 afterAll(async () => {
   await hub?.kill();
@@ -67,6 +122,8 @@ describe.skipIf('missing' in postgres)('PostgreSQL stopped and restarted under l
 
     load.start(4);
     const graphqlClients = [graphqlClient(0), graphqlClient(1)];
+    const webhooks = new WebhookLoad(`${hub.url}/webhooks/${workos.connectionId}`);
+    webhooks.start();
     const until = async (condition: () => boolean, what: string, timeoutMs = 90_000) => {
       const deadline = Date.now() + timeoutMs;
       while (!condition()) {
@@ -77,13 +134,13 @@ describe.skipIf('missing' in postgres)('PostgreSQL stopped and restarted under l
         await new Promise((r) => setTimeout(r, 50));
       }
     };
-    await until(() => load.acked >= 60, '60 acknowledged SCIM writes before the outage');
-    const before = { acked: load.acked, answers: load.answers.length, graphql: gqlAnswers.length };
+    await until(() => load.acked >= 60 && webhooks.acknowledged.length >= 10, '60 acknowledged SCIM writes and 10 webhook deliveries before the outage');
+    const before = { acked: load.acked, answers: load.answers.length, graphql: gqlAnswers.length, webhooks: webhooks.answers.length };
 
     cluster.crash();
     const downAt = Date.now();
     await new Promise((r) => setTimeout(r, OUTAGE_MS));
-    const duringOutage = { scim: load.answers.slice(before.answers), graphql: gqlAnswers.slice(before.graphql) };
+    const duringOutage = { scim: load.answers.slice(before.answers), graphql: gqlAnswers.slice(before.graphql), webhooks: webhooks.answers.slice(before.webhooks) };
     cluster.start();
     const upAt = Date.now();
 
@@ -92,17 +149,22 @@ describe.skipIf('missing' in postgres)('PostgreSQL stopped and restarted under l
     const graphqlAtRestart = gqlAnswers.length;
     await until(() => load.acked >= ackedAtRestart + 40, '40 acknowledged SCIM writes after PostgreSQL came back');
     await until(() => gqlAnswers.slice(graphqlAtRestart).filter((a) => a.ok).length >= 5, '5 successful GraphQL answers after PostgreSQL came back');
+    const webhooksAtRestart = webhooks.acknowledged.length;
+    await until(() => webhooks.acknowledged.length >= webhooksAtRestart + 10, '10 acknowledged webhook deliveries after PostgreSQL came back');
+    await webhooks.stop();
     await load.stop();
     stopGraphQL = true;
     await Promise.all(graphqlClients);
 
     const scimFailures = load.answers.filter((a) => a.status === 'network' || (a.status as number) >= 300);
     const gqlFailures = gqlAnswers.filter((a) => !a.ok);
+    const webhookFailures = webhooks.answers.filter((a) => a.status === 'network' || a.status >= 300);
     const slowest = Math.max(...load.answers.map((a) => a.ms));
     console.log(
       `[faults] PostgreSQL outage (${upAt - downAt} ms): SCIM answers ${JSON.stringify(load.statuses)}, ${duringOutage.scim.length} during the outage; ` +
         `GraphQL answers ${gqlAnswers.length}, failed ${gqlFailures.length} with codes ${JSON.stringify([...new Set(gqlFailures.flatMap((a) => a.codes.length ? a.codes : [String(a.status)]))])}; ` +
-        `writes acknowledged ${before.acked} before, ${load.acked - before.acked} during and after; slowest SCIM answer ${Math.round(slowest)} ms; deprovisions acknowledged ${deprovisioned.size}`,
+        `writes acknowledged ${before.acked} before, ${load.acked - before.acked} during and after; slowest SCIM answer ${Math.round(slowest)} ms; deprovisions acknowledged ${deprovisioned.size}; ` +
+        `webhook deliveries acknowledged ${webhooks.acknowledged.length} after ${webhooks.answers.length} attempts (${duringOutage.webhooks.length} during the outage), failed answers ${JSON.stringify([...new Set(webhookFailures.map((a) => a.status))])}`,
     );
 
     // The outage was seen (or this test proves nothing) and answered as the protocols say.
@@ -122,6 +184,12 @@ describe.skipIf('missing' in postgres)('PostgreSQL stopped and restarted under l
       expect(failure.codes.length, JSON.stringify(failure)).toBeGreaterThan(0);
       for (const code of failure.codes) expect(['UNAVAILABLE'], JSON.stringify(failure)).toContain(code);
     }
+    expect(webhookFailures.length).toBeGreaterThan(0);
+    for (const failure of webhookFailures) {
+      expect(failure.status, JSON.stringify(failure)).toBe(503);
+      expect(failure.retryAfter, JSON.stringify(failure)).toBe(String(DATABASE_RETRY_AFTER_SECONDS));
+      expect(failure.body, JSON.stringify(failure)).toMatchObject({ error: 'unavailable' });
+    }
     expect(hub.child.exitCode).toBeNull();
 
     const db = await openDatabase({ url: cluster.url, poolSize: 2, migrate: false });
@@ -135,6 +203,17 @@ describe.skipIf('missing' in postgres)('PostgreSQL stopped and restarted under l
       const states = await db.sql.query<{ id: string; state: string }>('SELECT id, state FROM directory_user WHERE id = ANY($1::uuid[])', [[...deprovisioned]]);
       expect(states.map((s) => s.state)).toEqual(states.map(() => 'DEPROVISIONED'));
       expect(states.length).toBe(deprovisioned.size);
+      // Every acknowledged delivery applied, and each once however often it was retried: one user,
+      // one user.provisioned event and one audit row per WorkOS user.
+      const joiners = await db.sql.query<{ sourceId: string; events: number; audits: number }>(
+        `SELECT u.source_id AS "sourceId",
+                (SELECT count(*)::int FROM lifecycle_event e WHERE e.user_id = u.id AND e.type = 'user.provisioned') AS events,
+                (SELECT count(*)::int FROM audit_event a WHERE a.target_id = u.id::text AND a.action = 'user.provisioned') AS audits
+           FROM directory_user u WHERE u.connection_id = $1`,
+        [workos.connectionId],
+      );
+      expect(joiners.map((j) => j.sourceId).sort()).toEqual([...webhooks.acknowledged].sort());
+      for (const joiner of joiners) expect(joiner, JSON.stringify(joiner)).toMatchObject({ events: 1, audits: 1 });
     } finally {
       await db.close();
     }

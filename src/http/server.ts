@@ -31,8 +31,13 @@ export async function startServer(hub: Hub, options: { port?: number; host?: str
   const yoga = createGraphQL(hub);
   const app = createApp(hub, yoga);
   const server = createAdaptorServer({ fetch: app.fetch }) as Server;
-  // Keep-alive sockets must not hold shutdown open.
-  server.keepAliveTimeout = 5_000;
+  // Idle keep-alive connections stay open longer than the proxies in front usually keep theirs
+  // (60 s for AWS ALB, nginx's upstream keepalive_timeout): a server closing first races the proxy's
+  // next request on that connection, which the client then sees as a reset or a 502. Node's default
+  // is 5 s. Shutdown does not wait for them: stop() closes idle connections.
+  server.keepAliveTimeout = 65_000;
+  // Above keepAliveTimeout, as Node asks, so a slow first request line is not cut short by it.
+  server.headersTimeout = 66_000;
 
   const wsServer = new WebSocketServer({ server, path: '/graphql', maxPayload: 64 * 1024 });
   hub.metrics.gauge('graphql_ws_connections', 'Open graphql-ws connections (each may carry several subscriptions: see graphql_subscriptions_active).', () => wsServer.clients.size);
@@ -105,7 +110,13 @@ export async function startServer(hub: Hub, options: { port?: number; host?: str
         for (const client of wsServer.clients) client.close(1001, 'server shutting down');
         await new Promise<void>((resolve) => wsServer.close(() => resolve()));
         await new Promise<void>((resolve) => {
-          server.close(() => resolve());
+          // A connection whose request is still in flight becomes idle once answered, and would
+          // then stay open for keepAliveTimeout: swept until the last one is closed.
+          const sweep = setInterval(() => server.closeIdleConnections(), 100);
+          server.close(() => {
+            clearInterval(sweep);
+            resolve();
+          });
           server.closeIdleConnections();
         });
       })();

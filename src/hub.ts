@@ -67,7 +67,9 @@ export async function createHub(config: Config, options: HubOptions = {}): Promi
   });
   const events = new EventStream({ sql: db.sql, bus: createEventBus(config.redisUrl, logger), logger, maxBuffered: config.subscriberBufferEvents, maxLagMs: config.subscriberMaxLagMs, pollIntervalMs: config.eventsPollIntervalMs });
   engine.onCommitted((committed) => events.committed(committed));
-  const metrics = new HubMetrics();
+  const metrics = new HubMetrics({
+    providerOf: async (connectionId) => (await db.sql.query<{ provider: string }>('SELECT provider FROM directory_connection WHERE id = $1', [connectionId]))[0]?.provider ?? null,
+  });
   engine.onCommitted((committed) => metrics.committed(committed));
   events.onFanOut((fanned) => metrics.published(fanned));
   metrics.gauge('event_subscribers', 'Lifecycle event subscriptions on this instance (deprovisionEvents, lifecycleEvents; graphql-ws and SSE).', () => events.snapshot().subscribers);

@@ -34,6 +34,8 @@ export function outcomeOf(status: number, kind: 'scim' | 'webhook' | 'pull' = 's
 export interface HubMetricsOptions {
   /** Node process metrics (CPU, RSS, heap, event loop lag, GC) under the same prefix. */
   processMetrics?: boolean;
+  /** The provider of a connection (null when there is none): labels deprovision latencies. */
+  providerOf?: (connectionId: string) => Promise<string | null>;
 }
 
 export class HubMetrics {
@@ -77,15 +79,16 @@ export class HubMetrics {
 
   readonly deprovisionLatency = new Histogram({
     name: `${METRIC_PREFIX}deprovision_latency_seconds`,
-    help: 'Deprovision latency by stage: source_to_received (IdP event time to arrival), received_to_enforced (arrival to commit), enforced_to_published (commit to fan-out to subscribers on this instance).',
-    labelNames: ['stage'] as const,
+    help: 'Deprovision latency by stage: source_to_received (IdP event time to arrival), received_to_enforced (arrival to commit), enforced_to_published (commit to fan-out to subscribers on this instance); by the provider of the user\'s connection ("none" without one).',
+    labelNames: ['stage', 'provider'] as const,
     buckets: LATENCY_BUCKETS,
     registers: [this.registry],
   });
 
   readonly deprovisionSourceLag = new Histogram({
     name: `${METRIC_PREFIX}deprovision_source_lag_seconds`,
-    help: 'Deprovision source_to_received on a scale for IdP lag (minutes to hours); the same observations as deprovision_latency_seconds{stage="source_to_received"}.',
+    help: 'Deprovision source_to_received on a scale for IdP lag (minutes to hours); the same observations as deprovision_latency_seconds{stage="source_to_received"}, by provider.',
+    labelNames: ['provider'] as const,
     buckets: SOURCE_LAG_BUCKETS,
     registers: [this.registry],
   });
@@ -125,8 +128,30 @@ export class HubMetrics {
     registers: [this.registry],
   });
 
-  constructor(options: HubMetricsOptions = {}) {
+  /** Connection id → provider: a connection's provider never changes, and connections are few. */
+  private readonly providers = new Map<string, string>();
+
+  constructor(private readonly options: HubMetricsOptions = {}) {
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: METRIC_PREFIX });
+  }
+
+  /**
+   * Calls `observe` with the provider of `connectionId`: at once when known (every SCIM call and
+   * webhook delivery teaches it), else after one lookup (an event committed on another instance).
+   */
+  private withProvider(connectionId: string | null, observe: (provider: string) => void) {
+    if (!connectionId) return observe('none');
+    const known = this.providers.get(connectionId);
+    if (known) return observe(known);
+    const lookup = this.options.providerOf;
+    if (!lookup) return observe('unknown');
+    lookup(connectionId).then(
+      (provider) => {
+        if (provider) this.providers.set(connectionId, provider);
+        observe(provider ?? 'unknown');
+      },
+      () => observe('unknown'),
+    );
   }
 
   /** Adds gauges read at scrape time (subscribers, connections) from whoever knows them. */
@@ -158,6 +183,7 @@ export class HubMetrics {
    * that exist reach here: a made-up id in a URL never becomes a label.
    */
   connectionRequest(kind: 'scim' | 'webhook' | 'pull', connectionId: string, provider: string, method: string, status: number) {
+    this.providers.set(connectionId, provider);
     const outcome = outcomeOf(status, kind);
     const now = Date.now() / 1000;
     this.connectionRequests.inc({ connection_id: connectionId, provider, kind, outcome });
@@ -179,16 +205,19 @@ export class HubMetrics {
     for (const e of events) {
       if (!DEPROVISION_EVENT_TYPES.has(e.type)) continue;
       const sourceLag = seconds(e.receivedAt.getTime() - e.occurredAt.getTime());
-      this.deprovisionLatency.observe({ stage: 'source_to_received' }, sourceLag);
-      this.deprovisionSourceLag.observe(sourceLag);
-      this.deprovisionLatency.observe({ stage: 'received_to_enforced' }, seconds(e.enforcedAt.getTime() - e.receivedAt.getTime()));
+      const enforcing = seconds(e.enforcedAt.getTime() - e.receivedAt.getTime());
+      this.withProvider(e.connectionId, (provider) => {
+        this.deprovisionLatency.observe({ stage: 'source_to_received', provider }, sourceLag);
+        this.deprovisionSourceLag.observe({ provider }, sourceLag);
+        this.deprovisionLatency.observe({ stage: 'received_to_enforced', provider }, enforcing);
+      });
     }
   }
 
   /** EventStream.onFanOut: the last stage, when this instance handed the events to its subscribers. */
-  published(events: ReadonlyArray<{ type: string; enforcedAt: Date }>, at = Date.now()) {
+  published(events: ReadonlyArray<{ type: string; enforcedAt: Date; connection: { provider: string } | null }>, at = Date.now()) {
     for (const e of events) {
-      if (DEPROVISION_EVENT_TYPES.has(e.type)) this.deprovisionLatency.observe({ stage: 'enforced_to_published' }, seconds(at - e.enforcedAt.getTime()));
+      if (DEPROVISION_EVENT_TYPES.has(e.type)) this.deprovisionLatency.observe({ stage: 'enforced_to_published', provider: e.connection?.provider ?? 'none' }, seconds(at - e.enforcedAt.getTime()));
     }
   }
 

@@ -108,11 +108,12 @@ describe('a SCIM deprovision, a forged webhook and a wrong token, as /metrics sh
 
   it('observes the deprovision in each latency stage: source → received → enforced → published', () => {
     for (const stage of ['source_to_received', 'received_to_enforced', 'enforced_to_published']) {
-      expect(valueOf(samples, 'lifecycle_hub_deprovision_latency_seconds_count', { stage }), stage).toBe(1);
-      expect(valueOf(samples, 'lifecycle_hub_deprovision_latency_seconds_bucket', { stage, le: '+Inf' }), stage).toBe(1);
+      // By the provider of the user's connection (the deprovision came over SCIM).
+      expect(valueOf(samples, 'lifecycle_hub_deprovision_latency_seconds_count', { stage, provider: 'scim' }), stage).toBe(1);
+      expect(valueOf(samples, 'lifecycle_hub_deprovision_latency_seconds_bucket', { stage, provider: 'scim', le: '+Inf' }), stage).toBe(1);
     }
     // The same single deprovision: the published stage is per instance fan-out, not per subscriber.
-    expect(valueOf(samples, 'lifecycle_hub_deprovision_source_lag_seconds_count')).toBe(1);
+    expect(valueOf(samples, 'lifecycle_hub_deprovision_source_lag_seconds_count', { provider: 'scim' })).toBe(1);
   });
 
   it('shows each connection\'s last success, last error and error count, and nothing for unknown ids', () => {

@@ -3,17 +3,19 @@
 // protocol-correct error (SCIM 503/429 with Retry-After in the SCIM error schema, GraphQL errors with
 // a code, webhook 503 with Retry-After, which vendors retry), never a 500, a dropped connection or a
 // hang; afterwards the same process serves again (the pool reconnects) and every acknowledged write
-// is there, nothing half-applied, and every retried delivery applied once.
+// is there, nothing half-applied, and every retried delivery applied once. A graphql-ws subscriber
+// connected through it all stays connected and receives every committed event once, in order.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnHubProcess, type HubProcess } from '../../scripts/hub-process.ts';
 import { DATABASE_RETRY_AFTER_SECONDS } from '../../src/db/sql.ts';
 import { openDatabase } from '../../src/db/database.ts';
+import { LIFECYCLE_QUERY, subscribeWs, wsClient } from '../streams/support.ts';
 import { signWorkosDelivery, workosEvent, workosUser } from '../support/vendors/workos.ts';
 import { checkConsistency } from './consistency.ts';
 import { createPostgresCluster, findPostgresBin, type PostgresCluster } from './postgres-cluster.ts';
 import { ERROR_SCHEMA, ScimLoad } from './scim-load.ts';
-import { graphql, hubEnv, runSeed } from './support.ts';
+import { drainTo, graphql, hubEnv, runSeed } from './support.ts';
 
 const OUTAGE_MS = 4_000;
 const postgres = findPostgresBin();
@@ -120,6 +122,12 @@ describe.skipIf('missing' in postgres)('PostgreSQL stopped and restarted under l
       }
     };
 
+    // Subscribed from the current position before any load: it must see every event from here on.
+    const start = (await graphql(hub, org.key, 'query($o: ID!) { latestLifecycleEventId(organizationId: $o) }', { o: org.id })).body.data?.latestLifecycleEventId as string | null;
+    let subscriberClosed: { code: number; reason: string } | null = null;
+    const subscriberClient = wsClient(hub.url, org.key, { onClosed: (event) => (subscriberClosed = event) });
+    const stream = subscribeWs<{ id: string }>(subscriberClient, LIFECYCLE_QUERY, { o: org.id, ...(start ? { after: start } : {}) }, 'lifecycleEvents');
+
     load.start(4);
     const graphqlClients = [graphqlClient(0), graphqlClient(1)];
     const webhooks = new WebhookLoad(`${hub.url}/webhooks/${workos.connectionId}`);
@@ -155,6 +163,7 @@ describe.skipIf('missing' in postgres)('PostgreSQL stopped and restarted under l
     await load.stop();
     stopGraphQL = true;
     await Promise.all(graphqlClients);
+    const streamedUpTo = await drainTo(hub, org.key, org.id, stream);
 
     const scimFailures = load.answers.filter((a) => a.status === 'network' || (a.status as number) >= 300);
     const gqlFailures = gqlAnswers.filter((a) => !a.ok);
@@ -200,6 +209,15 @@ describe.skipIf('missing' in postgres)('PostgreSQL stopped and restarted under l
       expect(report.halfApplied).toEqual([]);
       expect(report.unrecorded).toEqual([]);
       expect(report.auditChain).toMatchObject({ ok: true });
+      // The subscriber neither failed nor was cut off, and got exactly what was committed after it
+      // subscribed (the outage included), each once, in order.
+      expect(stream.errors).toEqual([]);
+      expect(stream.completed).toBe(false);
+      expect(subscriberClosed).toBeNull();
+      const committed = report.eventIds.filter((id) => BigInt(id) > BigInt(start ?? 0));
+      console.log(`[faults] the graphql-ws subscriber received ${stream.items.length} events of ${committed.length} committed after it subscribed`);
+      expect(committed.at(-1)).toBe(streamedUpTo);
+      expect(stream.items.map((e) => e.id)).toEqual(committed);
       const states = await db.sql.query<{ id: string; state: string }>('SELECT id, state FROM directory_user WHERE id = ANY($1::uuid[])', [[...deprovisioned]]);
       expect(states.map((s) => s.state)).toEqual(states.map(() => 'DEPROVISIONED'));
       expect(states.length).toBe(deprovisioned.size);
@@ -216,6 +234,8 @@ describe.skipIf('missing' in postgres)('PostgreSQL stopped and restarted under l
       for (const joiner of joiners) expect(joiner, JSON.stringify(joiner)).toMatchObject({ events: 1, audits: 1 });
     } finally {
       await db.close();
+      stream.dispose();
+      await subscriberClient.dispose();
     }
   });
 });

@@ -147,7 +147,16 @@ describe.skipIf('missing' in postgres)('PostgreSQL stopped and restarted under l
 
     cluster.crash();
     const downAt = Date.now();
-    await new Promise((r) => setTimeout(r, OUTAGE_MS));
+    // A subscription opened now cannot replay: it is refused with a retryable code, on a socket
+    // that stays open (the client resubscribes with `after` later).
+    await new Promise((r) => setTimeout(r, 500));
+    let lateClosed: { code: number; reason: string } | null = null;
+    const lateClient = wsClient(hub.url, org.key, { onClosed: (event) => (lateClosed = event) });
+    const late = subscribeWs<{ id: string }>(lateClient, LIFECYCLE_QUERY, { o: org.id, after: start ?? '0' }, 'lifecycleEvents');
+    const lateError = await late.waitForError(OUTAGE_MS);
+    const lateClosedBeforeDispose = lateClosed;
+    await lateClient.dispose();
+    await new Promise((r) => setTimeout(r, Math.max(0, OUTAGE_MS - (Date.now() - downAt))));
     const duringOutage = { scim: load.answers.slice(before.answers), graphql: gqlAnswers.slice(before.graphql), webhooks: webhooks.answers.slice(before.webhooks) };
     cluster.start();
     const upAt = Date.now();
@@ -186,6 +195,10 @@ describe.skipIf('missing' in postgres)('PostgreSQL stopped and restarted under l
       if (failure.status === 503) expect(failure.retryAfter, JSON.stringify(failure)).toBe(String(DATABASE_RETRY_AFTER_SECONDS));
       expect(failure.body?.schemas, JSON.stringify(failure)).toEqual([ERROR_SCHEMA]);
     }
+    expect(late.items).toEqual([]);
+    expect(lateClosedBeforeDispose).toBeNull();
+    const lateCodes = (Array.isArray(lateError) ? lateError : [lateError]).map((e: { extensions?: { code?: string } }) => e?.extensions?.code);
+    expect(lateCodes, JSON.stringify(lateError)).toEqual(['UNAVAILABLE']);
     expect(gqlFailures.length).toBeGreaterThan(0);
     for (const failure of gqlFailures) {
       expect(failure.status, JSON.stringify(failure)).not.toBe('network');

@@ -11,7 +11,7 @@ import { spawnHubProcess, type HubProcess } from '../../scripts/hub-process.ts';
 import { DATABASE_RETRY_AFTER_SECONDS } from '../../src/db/sql.ts';
 import { openDatabase } from '../../src/db/database.ts';
 import { LIFECYCLE_QUERY, subscribeWs, wsClient } from '../streams/support.ts';
-import { signWorkosDelivery, workosEvent, workosUser } from '../support/vendors/workos.ts';
+import { deliverWorkos, workosEvent, workosUser } from '../support/vendors/workos.ts';
 import { checkConsistency } from './consistency.ts';
 import { createPostgresCluster, findPostgresBin, type PostgresCluster } from './postgres-cluster.ts';
 import { ERROR_SCHEMA, ScimLoad } from './scim-load.ts';
@@ -57,12 +57,11 @@ class WebhookLoad {
     this.running = (async () => {
       for (let i = 0; !this.stopped; i++) {
         const user = workosUser({ directoryId: 'directory_01OUTAGE000000000000000000', email: `joiner${i}@outage.example`, firstName: 'Joiner', lastName: String(i), updatedAt: '2026-01-01T00:00:00.000Z' });
-        const body = JSON.stringify(workosEvent('dsync.user.created', user));
+        const event = workosEvent('dsync.user.created', user);
         for (;;) {
           let answer: WebhookAnswer;
           try {
-            const response = await fetch(this.url, { method: 'POST', headers: signWorkosDelivery(body, workos.secret), body, signal: AbortSignal.timeout(60_000) });
-            answer = { status: response.status, retryAfter: response.headers.get('retry-after'), body: await response.json().catch(() => null), at: Date.now() };
+            answer = { ...(await deliverWorkos(this.url, event, workos.secret, { signal: AbortSignal.timeout(60_000) })), at: Date.now() };
           } catch {
             answer = { status: 'network', retryAfter: null, body: null, at: Date.now() };
           }

@@ -95,11 +95,11 @@ export function workosEvent(event: string, data: unknown, fields: { id?: string;
   return { object: 'event', id: fields.id ?? workosId('event'), event, data, created_at: fields.createdAt ?? new Date().toISOString(), context: {} };
 }
 
-/** POSTs a signed delivery to the hub's webhook URL. */
-export async function deliverWorkos(webhookUrl: string, event: WireEvent | string, secret: string, options: { timestamp?: number; headers?: Record<string, string> } = {}) {
+/** POSTs a signed delivery to the hub's webhook URL (signed anew on each call, as WorkOS signs each attempt). */
+export async function deliverWorkos(webhookUrl: string, event: WireEvent | string, secret: string, options: { timestamp?: number; headers?: Record<string, string>; signal?: AbortSignal } = {}) {
   const body = typeof event === 'string' ? event : JSON.stringify(event);
-  const response = await fetch(webhookUrl, { method: 'POST', headers: { ...signWorkosDelivery(body, secret, options), ...options.headers }, body });
-  return { status: response.status, body: (await response.json()) as Record<string, any> };
+  const response = await fetch(webhookUrl, { method: 'POST', headers: { ...signWorkosDelivery(body, secret, options), ...options.headers }, body, signal: options.signal });
+  return { status: response.status, retryAfter: response.headers.get('retry-after'), body: (await response.json()) as Record<string, any> };
 }
 
 // ---- REST API stand-in ------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ import { RequestLogRetention } from './maintenance/request-log-retention.ts';
 import { HubMetrics } from './observability/metrics.ts';
 import { RevocationWorker } from './revocation/worker.ts';
 import { SecretBox } from './secrets/index.ts';
+import { rememberSecret } from './secrets/redact.ts';
 import { SyncService, type SyncOptions } from './sync/index.ts';
 
 export interface Hub {
@@ -53,6 +54,7 @@ export interface HubOptions {
 
 export async function createHub(config: Config, options: HubOptions = {}): Promise<{ hub: Hub; bootstrapAdminKey: string | null; generatedEncryptionKey: string | null }> {
   const logger = options.logger ?? createLogger(config.logLevel);
+  for (const secret of [config.adminApiKey, config.encryptionKey, config.metricsToken]) rememberSecret(secret);
   const registry = await loadConnectors(config.plugins, options.connectors);
   const { box, generated, path } = SecretBox.load({ encryptionKey: config.encryptionKey, dataDir: config.dataDir });
   if (!config.encryptionKey && config.databaseUrl) {

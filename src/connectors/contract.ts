@@ -7,6 +7,9 @@ import type { Logger } from 'pino';
 import type { z } from 'zod';
 import type { LifecycleCommandInput } from '../engine/commands.ts';
 import type { DeliveryOutcome } from '../engine/types.ts';
+import type { OutboundHttp } from '../outbound/index.ts';
+
+export type { OutboundHttp };
 
 /** A connection as its connector sees it: secrets decrypted, never sent to API clients. */
 export interface ConnectionView<Config = Record<string, unknown>> {
@@ -29,6 +32,12 @@ export interface ApplyOptions {
 export interface ConnectorContext<Config = Record<string, unknown>> {
   connection: ConnectionView<Config>;
   logger: Logger;
+  /**
+   * The only way to call the source's API: fetch, an undici dispatcher, or run() for SDKs that use
+   * the global fetch. Reaches only the hosts in the connector's `api.hosts` (and those the operator
+   * allows), never a private address, never follows a redirect (src/outbound).
+   */
+  outbound: OutboundHttp;
   /** Aborted when the hub shuts down (or a run is cancelled): stop paging and return or throw. */
   signal?: AbortSignal;
   /**
@@ -150,6 +159,12 @@ export interface ConnectorDefinition<Schema extends z.ZodType = z.ZodType> {
   configSchema: Schema;
   /** Config fields stored encrypted and never returned by the API. */
   secretFields?: readonly string[];
+  /**
+   * The source's API as its vendor documents it. `hosts`: the only hosts ctx.outbound may reach
+   * (an operator can add more with OUTBOUND_ALLOWED_HOSTS). `baseUrlField`: the config field that
+   * overrides the API's base URL, if any; the hub refuses a value on any other host.
+   */
+  api?: { hosts: readonly string[]; baseUrlField?: string };
   /** The hub issues a bearer token for the source to push with (SCIM). Shown once, stored hashed. */
   issuesBearerToken?: boolean;
   /** Push endpoints served under `${basePath}/${connectionId}` (SCIM: "/scim/v2"). */

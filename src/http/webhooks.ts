@@ -71,7 +71,7 @@ export async function handleWebhook(hub: Hub, c: Context): Promise<Response> {
     const { tokenHash: _t, ...view } = connection;
     const result = await connector.inbound(
       { method: c.req.method, url: c.req.url, headers: c.req.raw.headers, rawBody },
-      connectorContext({ sql: hub.db.sql, logger: hub.logger }, view),
+      connectorContext({ sql: hub.db.sql, logger: hub.logger, outbound: hub.outbound.for(connector) }, view),
     );
     if (result.wake) hub.sync.wake(connection.id);
     if ('ignored' in result) {

@@ -56,6 +56,11 @@ const Env = z.object({
     .string()
     .default('')
     .refine((v) => v.split(',').map((h) => h.trim()).filter(Boolean).every((h) => isIP(h.replace(/^\[(.*)\]$/, '$1')) !== 0 || /^[A-Za-z0-9.-]+$/.test(h)), 'OUTBOUND_ALLOWED_HOSTS must be host names or IP addresses separated by commas, without scheme, port or path'),
+  /** Proxies of yours in front of the hub: the client address is the one the outermost of them saw (X-Forwarded-For). 0: the socket's. */
+  TRUST_PROXY: z.coerce.number().int().min(0).max(10).default(0),
+  /** Failed authentications (SCIM token, API key, webhook signature) one client address may make per window before 429. */
+  AUTH_FAILURES_PER_ADDRESS: z.coerce.number().int().min(1).max(1_000_000).default(20),
+  AUTH_FAILURE_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
 });
 
 export type Config = {
@@ -83,6 +88,7 @@ export type Config = {
   graphqlLimits: OperationLimits;
   metricsToken: string | undefined;
   outbound: { allowPrivateNetworks: boolean; allowedHosts: string[] };
+  authFailures: { trustProxy: number; failuresPerAddress: number; windowSeconds: number };
 };
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
@@ -126,5 +132,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       allowPrivateNetworks: e.OUTBOUND_ALLOW_PRIVATE_NETWORKS === 'true',
       allowedHosts: e.OUTBOUND_ALLOWED_HOSTS.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean),
     },
+    authFailures: { trustProxy: e.TRUST_PROXY, failuresPerAddress: e.AUTH_FAILURES_PER_ADDRESS, windowSeconds: e.AUTH_FAILURE_WINDOW_SECONDS },
   };
 }

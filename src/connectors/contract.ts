@@ -2,7 +2,7 @@
 // A connector only translates. It verifies what its source sends and turns it into normalized
 // lifecycle commands; the hub's lifecycle engine applies them. A connector never writes to the
 // database. See plugins/README.md for the partner guide.
-import type { Hono } from 'hono';
+import type { Hono, MiddlewareHandler } from 'hono';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import type { LifecycleCommandInput } from '../engine/commands.ts';
@@ -144,6 +144,14 @@ export interface ConnectorHub {
   apply(connection: ConnectionView, commands: LifecycleCommandInput[], options?: ApplyOptions): Promise<DeliveryOutcome>;
   /** Read-only SQL for serving the source's reads (SCIM GET and filters). Writes are refused. */
   read<R = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<R[]>;
+  /**
+   * Counts requests by client address whose credentials fail (`failed(status)` on the answer) and
+   * answers an address past AUTH_FAILURES_PER_ADDRESS with `answer` (a 429 in your protocol,
+   * Retry-After is added) without running the route. Use it on every route that authenticates.
+   */
+  throttleAuthFailures(failed: (status: number) => boolean, answer: (retryAfterSeconds: number) => Response): MiddlewareHandler;
+  /** A request whose credentials were refused: counted in the connection's metrics, never written to its request log. */
+  refusedRequest(connectionId: string, method: string, status: number): void;
   /** Records a request in the connection's request log (connection.requestLog in GraphQL). */
   logRequest(connectionId: string, entry: { requestId: string; method: string; path: string; status: number; durationMs: number; client?: string | null; error?: string | null }): void;
   /** The source was just heard from: sets the connection's lastSyncedAt (throttled by the hub, not one write per request). */

@@ -40,6 +40,9 @@ export async function startTestHub(options: { connectors?: AnyConnector[]; env?:
     // proxy (a test that checks the defaults sets these to '').
     OUTBOUND_ALLOW_PRIVATE_NETWORKS: 'true',
     OUTBOUND_ALLOWED_HOSTS: '127.0.0.1',
+    // Every test talks from 127.0.0.1, and the abuse suite sends wrong credentials on purpose: the
+    // per-address throttle is tested where a test sets its own limit.
+    AUTH_FAILURES_PER_ADDRESS: '1000000',
     ...options.env,
   });
   const { hub } = await createHub(config, { db, connectors: options.connectors, logger: options.logger ?? createLogger(config.logLevel), sync: options.sync });

@@ -172,6 +172,8 @@ class BoundedResponse extends ForwardingHandler {
     this.received += chunk.length;
     if (this.received > this.maxBytes) {
       const error = this.tooLarge();
+      // Aborted on the next turn: aborting inside onData left fetch's body stream waiting forever
+      // (undici 6); meanwhile `false` pauses the socket and nothing more is read.
       setImmediate(() => this.abort?.(error));
       return false;
     }

@@ -21,7 +21,8 @@ export const clerkBackfill: Benchmark = {
       api.organizations.push(org);
       for (let i = o; i < users; i += organizations) api.memberships.push(clerkMembership(org, api.users[i], i % 10 === 0 ? 'org:admin' : 'org:member'));
     }
-    const server = await startServerProcess({ databaseUrl: ctx.databaseUrl });
+    // The stand-in is on 127.0.0.1: allowed as an operator allows a proxy.
+    const server = await startServerProcess({ databaseUrl: ctx.databaseUrl, env: { OUTBOUND_ALLOW_PRIVATE_NETWORKS: 'true', OUTBOUND_ALLOWED_HOSTS: '127.0.0.1' } });
     try {
       const org = await server.gql(`mutation($s: String!) { createOrganization(input: { name: "Bench", slug: $s }) { organization { id } } }`, { s: `bench-${randomBytes(4).toString('hex')}` });
       const organizationId = org.createOrganization.organization.id;

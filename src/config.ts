@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { DEFAULT_OPERATION_LIMITS, type OperationLimits } from './graphql/plugins/use-operation-limits.ts';
 
@@ -48,6 +49,18 @@ const Env = z.object({
   GRAPHQL_MAX_TOKENS: z.coerce.number().int().min(100).max(10_000_000).default(DEFAULT_OPERATION_LIMITS.maxTokens),
   /** When set, GET /metrics requires Authorization: Bearer <this token>. */
   METRICS_TOKEN: z.string().min(16, 'METRICS_TOKEN must be at least 16 characters').optional(),
+  /** Outbound requests (vendor APIs) may reach private, loopback and link-local addresses (tests, a private proxy). */
+  OUTBOUND_ALLOW_PRIVATE_NETWORKS: z.enum(['true', 'false'], { error: 'OUTBOUND_ALLOW_PRIVATE_NETWORKS must be true or false' }).default('false'),
+  /** Hosts every connector may reach besides its vendor's documented API hosts (a proxy, a test stand-in). */
+  OUTBOUND_ALLOWED_HOSTS: z
+    .string()
+    .default('')
+    .refine((v) => v.split(',').map((h) => h.trim()).filter(Boolean).every((h) => isIP(h.replace(/^\[(.*)\]$/, '$1')) !== 0 || /^[A-Za-z0-9.-]+$/.test(h)), 'OUTBOUND_ALLOWED_HOSTS must be host names or IP addresses separated by commas, without scheme, port or path'),
+  /** Proxies of yours in front of the hub: the client address is the one the outermost of them saw (X-Forwarded-For). 0: the socket's. */
+  TRUST_PROXY: z.coerce.number().int().min(0).max(10).default(0),
+  /** Failed authentications (SCIM token, API key, webhook signature) one client address may make per window before 429. */
+  AUTH_FAILURES_PER_ADDRESS: z.coerce.number().int().min(1).max(1_000_000).default(20),
+  AUTH_FAILURE_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
 });
 
 export type Config = {
@@ -74,6 +87,8 @@ export type Config = {
   requestLogMaxRowsPerConnection: number;
   graphqlLimits: OperationLimits;
   metricsToken: string | undefined;
+  outbound: { allowPrivateNetworks: boolean; allowedHosts: string[] };
+  authFailures: { trustProxy: number; failuresPerAddress: number; windowSeconds: number };
 };
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
@@ -113,5 +128,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxTokens: e.GRAPHQL_MAX_TOKENS,
     },
     metricsToken: e.METRICS_TOKEN,
+    outbound: {
+      allowPrivateNetworks: e.OUTBOUND_ALLOW_PRIVATE_NETWORKS === 'true',
+      allowedHosts: e.OUTBOUND_ALLOWED_HOSTS.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean),
+    },
+    authFailures: { trustProxy: e.TRUST_PROXY, failuresPerAddress: e.AUTH_FAILURES_PER_ADDRESS, windowSeconds: e.AUTH_FAILURE_WINDOW_SECONDS },
   };
 }

@@ -6,6 +6,7 @@ import { ApiKeyAuthenticator } from './auth/principal.ts';
 import type { Config } from './config.ts';
 import type { AnyConnector } from './connectors/contract.ts';
 import { loadConnectors } from './connectors/loader.ts';
+import { ConnectorOutbound } from './connectors/outbound.ts';
 import type { ConnectorRegistry } from './connectors/registry.ts';
 import { openDatabase, type Database } from './db/database.ts';
 import { LifecycleEngine } from './engine/engine.ts';
@@ -15,6 +16,7 @@ import { RequestLogRetention } from './maintenance/request-log-retention.ts';
 import { HubMetrics } from './observability/metrics.ts';
 import { RevocationWorker } from './revocation/worker.ts';
 import { SecretBox } from './secrets/index.ts';
+import { rememberSecret } from './secrets/redact.ts';
 import { SyncService, type SyncOptions } from './sync/index.ts';
 
 export interface Hub {
@@ -28,6 +30,8 @@ export interface Hub {
   /** Signs audit chain heads with a key that is not in the database (src/audit). */
   readonly auditSigner: AuditSigner;
   readonly registry: ConnectorRegistry;
+  /** Each connector's outbound guard (ctx.outbound) and the check of configured API base URLs. */
+  readonly outbound: ConnectorOutbound;
   readonly box: SecretBox;
   readonly auth: ApiKeyAuthenticator;
   readonly logger: Logger;
@@ -53,6 +57,7 @@ export interface HubOptions {
 
 export async function createHub(config: Config, options: HubOptions = {}): Promise<{ hub: Hub; bootstrapAdminKey: string | null; generatedEncryptionKey: string | null }> {
   const logger = options.logger ?? createLogger(config.logLevel);
+  for (const secret of [config.adminApiKey, config.encryptionKey, config.metricsToken]) rememberSecret(secret);
   const registry = await loadConnectors(config.plugins, options.connectors);
   const { box, generated, path } = SecretBox.load({ encryptionKey: config.encryptionKey, dataDir: config.dataDir });
   if (!config.encryptionKey && config.databaseUrl) {
@@ -79,8 +84,9 @@ export async function createHub(config: Config, options: HubOptions = {}): Promi
   const closers: Array<() => Promise<void> | void> = [];
   const auditSigner = new AuditSigner(box);
   const anchorer = new AuditAnchorer({ sql: db.sql, signer: auditSigner, logger, intervalMs: config.auditAnchorIntervalMs });
+  const outbound = new ConnectorOutbound(config.outbound);
   const revocations = new RevocationWorker({
-    sql: db.sql, engine, registry, box, logger,
+    sql: db.sql, engine, registry, box, logger, outbound,
     maxAttempts: config.revocationMaxAttempts,
     retryBaseMs: config.revocationRetryBaseMs,
   });
@@ -92,6 +98,7 @@ export async function createHub(config: Config, options: HubOptions = {}): Promi
     revocations,
     auditSigner,
     registry,
+    outbound,
     box,
     auth,
     logger,

@@ -1,4 +1,5 @@
 import pino, { type DestinationStream, type Logger } from 'pino';
+import { redactSecrets } from './secrets/redact.ts';
 
 export type { Logger };
 
@@ -31,13 +32,17 @@ export const REDACT_PATHS = [
 
 /**
  * Structured JSON logs (one object per line). Secrets never reach a log line: the keys above are
- * replaced with "[redacted]" (see REDACT_PATHS). `destination` defaults to stdout (tests capture it).
+ * replaced with "[redacted]" (see REDACT_PATHS), and secrets inside strings (an error message
+ * quoting a token, a URL with credentials) are scrubbed from the serialized line by their shape and
+ * by the exact values the hub decrypted (src/secrets/redact.ts): one regular expression per line,
+ * where wildcard key paths would have cost far more. `destination` defaults to stdout (tests capture it).
  */
 export function createLogger(level: string = process.env.LOG_LEVEL ?? 'info', destination?: DestinationStream): Logger {
   const options = {
     level,
     base: { service: 'lifecycle-hub' },
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    hooks: { streamWrite: redactSecrets },
   };
   return destination ? pino(options, destination) : pino(options);
 }

@@ -4,6 +4,8 @@ import { createClerkClient, type ClerkClient } from '@clerk/backend';
 import { isClerkAPIResponseError } from '@clerk/backend/errors';
 import type { BackfillPage, ConnectorContext, RevocationTarget } from '../../src/connectors/contract.ts';
 import type { LifecycleCommandInput } from '../../src/engine/commands.ts';
+import { refusalIn } from '../../src/outbound/index.ts';
+import { safeLine, summarizeUpstream } from '../../src/outbound/summary.ts';
 import { ClerkMembership, ClerkOrganization, ClerkUser, organizationGroupId, organizationGroups, roleGroupId, upsertUser, type ClerkOptions } from './translate.ts';
 
 export interface ClerkConfig extends ClerkOptions {
@@ -15,27 +17,40 @@ export interface ClerkConfig extends ClerkOptions {
 
 const PAGE = 100;
 
+/** Clerk's Backend API host (@clerk/backend's API_URL; Clerk's docs name the same). */
+export const CLERK_API_HOSTS = ['api.clerk.com'];
+
 export function clerkClient(config: ClerkConfig): ClerkClient {
   return createClerkClient({ secretKey: config.secretKey, ...(config.apiUrl ? { apiUrl: config.apiUrl } : {}) });
 }
 
-/** A Clerk API failure as an error that says what to do. */
+/**
+ * A Clerk API failure as an error that says what to do. Clerk's answer is summarized (status, its
+ * error code, its message on a 4xx, the trace id), never copied.
+ */
 export function clerkFailure(error: unknown, doing: string, config: ClerkConfig): Error {
+  const refused = refusalIn(error);
+  if (refused) return refused;
   if (!isClerkAPIResponseError(error)) return error instanceof Error ? error : new Error(String(error));
   const detail = error.errors[0];
-  const what = detail ? `${detail.longMessage ?? detail.message}${detail.code ? ` (${detail.code})` : ''}` : 'no details';
-  const trace = error.clerkTraceId ? `; Clerk trace id ${error.clerkTraceId}` : '';
-  if (error.status === undefined) return new Error(`could not reach Clerk at ${config.apiUrl ?? 'https://api.clerk.com'} while ${doing}: ${what}. Check the connection's apiUrl and the network`);
-  if (error.status === 401 || error.status === 403) return new Error(`Clerk refused the secretKey while ${doing} (HTTP ${error.status}: ${what}${trace}). Update the connection's secretKey (Clerk Dashboard → API keys)`);
-  if (error.status === 429) return new Error(`Clerk rate-limited the hub while ${doing}${error.retryAfter ? `; retry after ${error.retryAfter} s` : ''}${trace}`);
-  return new Error(`Clerk answered HTTP ${error.status} while ${doing}: ${what}${trace}`);
+  const secrets = [config.secretKey, config.webhookSigningSecret];
+  const trace = error.clerkTraceId ? `; Clerk trace id ${safeLine(error.clerkTraceId, secrets, 100)}` : '';
+  const summary = `${summarizeUpstream({ status: error.status, code: detail?.code, message: detail?.longMessage ?? detail?.message }, secrets)}${trace}`;
+  if (error.status === undefined) {
+    // No answer: the message is the hub's own fetch error ("fetch failed"), not Clerk's.
+    return new Error(`could not reach Clerk at ${config.apiUrl ?? 'https://api.clerk.com'} while ${doing}: ${safeLine(detail?.message, secrets) ?? 'no details'}. Check the connection's apiUrl and the network`);
+  }
+  if (error.status === 401 || error.status === 403) return new Error(`Clerk refused the secretKey while ${doing} (${summary}). Update the connection's secretKey (Clerk Dashboard → API keys)`);
+  if (error.status === 429) return new Error(`Clerk rate-limited the hub while ${doing}${error.retryAfter ? `; retry after ${error.retryAfter} s` : ''} (${summary})`);
+  return new Error(`Clerk answered ${summary} while ${doing}`);
 }
 
-async function call<T>(config: ClerkConfig, doing: string, fn: () => Promise<T>): Promise<T> {
+/** One Backend API call: through the hub's outbound guard (@clerk/backend only uses the global fetch). */
+async function call<T>(ctx: ConnectorContext<ClerkConfig>, doing: string, fn: () => Promise<T>): Promise<T> {
   try {
-    return await fn();
+    return await ctx.outbound.run(fn);
   } catch (error) {
-    throw clerkFailure(error, doing, config);
+    throw clerkFailure(error, doing, ctx.connection.config);
   }
 }
 
@@ -52,7 +67,7 @@ export async function* backfill(ctx: ConnectorContext<ClerkConfig>): AsyncIterab
 
   for (let offset = 0; ; offset += PAGE) {
     if (ctx.signal?.aborted) return;
-    const page = await call(config, 'listing users', () => clerk.users.getUserList({ limit: PAGE, offset, orderBy: '+created_at' }));
+    const page = await call(ctx, 'listing users', () => clerk.users.getUserList({ limit: PAGE, offset, orderBy: '+created_at' }));
     const parsed = page.data.map((u) => ClerkUser.parse(u.raw));
     for (const u of parsed) users.add(u.id);
     yield { commands: parsed.map((u) => upsertUser(u, config)), seenUserSourceIds: parsed.map((u) => u.id), total: page.totalCount };
@@ -61,12 +76,12 @@ export async function* backfill(ctx: ConnectorContext<ClerkConfig>): AsyncIterab
 
   for (let offset = 0; ; offset += PAGE) {
     if (ctx.signal?.aborted) return;
-    const orgs = await call(config, 'listing organizations', () => clerk.organizations.getOrganizationList({ limit: PAGE, offset, orderBy: '+created_at' }));
+    const orgs = await call(ctx, 'listing organizations', () => clerk.organizations.getOrganizationList({ limit: PAGE, offset, orderBy: '+created_at' }));
     for (const organization of orgs.data) {
       const org = ClerkOrganization.parse(organization.raw);
       const members: ClerkMembership[] = [];
       for (let from = 0; ; from += PAGE) {
-        const page = await call(config, `listing the members of organization ${org.id}`, () => clerk.organizations.getOrganizationMembershipList({ organizationId: org.id, limit: PAGE, offset: from }));
+        const page = await call(ctx, `listing the members of organization ${org.id}`, () => clerk.organizations.getOrganizationMembershipList({ organizationId: org.id, limit: PAGE, offset: from }));
         members.push(...page.data.map((m) => ClerkMembership.parse(m.raw)));
         if (page.data.length < PAGE || from + PAGE >= page.totalCount) break;
       }
@@ -93,7 +108,7 @@ export async function* backfill(ctx: ConnectorContext<ClerkConfig>): AsyncIterab
 /** Which of these users Clerk still has (a user the offset listing skipped is not drift). */
 export async function stillExists(sourceIds: string[], ctx: ConnectorContext<ClerkConfig>): Promise<string[]> {
   const config = ctx.connection.config;
-  const found = await call(config, 'looking users up', () => clerkClient(config).users.getUserList({ userId: sourceIds, limit: 100 }));
+  const found = await call(ctx, 'looking users up', () => clerkClient(config).users.getUserList({ userId: sourceIds, limit: 100 }));
   return found.data.map((u) => u.id);
 }
 
@@ -107,7 +122,7 @@ export async function revoke(target: RevocationTarget, ctx: ConnectorContext<Cle
   const clerk = clerkClient(config);
   const revokeSession = async (sessionId: string) => {
     try {
-      await clerk.sessions.revokeSession(sessionId);
+      await ctx.outbound.run(() => clerk.sessions.revokeSession(sessionId));
     } catch (error) {
       if (isClerkAPIResponseError(error) && error.status === 404) {
         ctx.logger.info({ sessionId }, 'Clerk no longer has this session: nothing to revoke');
@@ -116,7 +131,7 @@ export async function revoke(target: RevocationTarget, ctx: ConnectorContext<Cle
       // Refused for another reason: a session that already ended (signed out, expired, banned)
       // is as good as revoked; only an active one is worth a retry.
       if (isClerkAPIResponseError(error) && error.status !== undefined && error.status >= 400 && error.status < 500 && ![401, 403, 429].includes(error.status)) {
-        const current = await clerk.sessions.getSession(sessionId).catch(() => null);
+        const current = await ctx.outbound.run(() => clerk.sessions.getSession(sessionId)).catch(() => null);
         if (current && current.status !== 'active') {
           ctx.logger.info({ sessionId, status: current.status }, 'the Clerk session has already ended');
           return;
@@ -134,12 +149,12 @@ export async function revoke(target: RevocationTarget, ctx: ConnectorContext<Cle
       return;
     case 'user': {
       if (config.banOnLinkedDeprovision) {
-        await call(config, `banning user ${target.user.sourceId}`, () => clerk.users.banUser(target.user.sourceId));
+        await call(ctx, `banning user ${target.user.sourceId}`, () => clerk.users.banUser(target.user.sourceId));
         return;
       }
       const active: string[] = [];
       for (let offset = 0; ; offset += PAGE) {
-        const page = await call(config, `listing the sessions of user ${target.user.sourceId}`, () => clerk.sessions.getSessionList({ userId: target.user.sourceId, status: 'active', limit: PAGE, offset }));
+        const page = await call(ctx, `listing the sessions of user ${target.user.sourceId}`, () => clerk.sessions.getSessionList({ userId: target.user.sourceId, status: 'active', limit: PAGE, offset }));
         active.push(...page.data.map((s) => s.id));
         if (page.data.length < PAGE || offset + PAGE >= page.totalCount) break;
       }

@@ -5,7 +5,8 @@ import { Webhook } from 'svix';
 import { z } from 'zod';
 import { defineConnector, PayloadError, VerificationError, type InboundResult } from '../../src/connectors/contract.ts';
 import type { LifecycleCommandInput } from '../../src/engine/commands.ts';
-import { backfill, revoke, stillExists, type ClerkConfig } from './api.ts';
+import { apiBaseUrl } from '../shared/api-base-url.ts';
+import { backfill, CLERK_API_HOSTS, revoke, stillExists, type ClerkConfig } from './api.ts';
 import {
   ClerkDeleted, ClerkMembership, ClerkOrganization, ClerkSession, ClerkUser, deleteOrganization, eventTime, membershipDeleted, membershipUpserted, organizationGroups, upsertUser,
 } from './translate.ts';
@@ -16,7 +17,8 @@ const config = z
       .string()
       .regex(/^whsec_[A-Za-z0-9+/]+={0,2}$/, "must be the webhook endpoint's Signing Secret from the Clerk Dashboard (Webhooks → your endpoint), starting with whsec_"),
     secretKey: z.string().regex(/^sk_(test|live)_\S+$/, 'must be a Clerk Secret Key (Clerk Dashboard → API keys), starting with sk_test_ or sk_live_'),
-    apiUrl: z.url({ message: 'must be the Backend API base URL, e.g. https://api.clerk.com' }).optional(),
+    /** Clerk's Backend API; another host only where the hub's operator allows it (OUTBOUND_ALLOWED_HOSTS). */
+    apiUrl: apiBaseUrl('https://api.clerk.com').optional(),
     /** A locked user (too many failed sign-ins) counts as inactive; default true. */
     lockedIsInactive: z.boolean().optional(),
     /** When another, authoritative source deprovisions the person, ban them at Clerk (default: revoke their sessions). */
@@ -40,6 +42,7 @@ export default defineConnector({
   description: 'Users, organization memberships (as groups and role groups) and sessions from a Clerk instance.',
   configSchema: config,
   secretFields: ['webhookSigningSecret', 'secretKey'],
+  api: { hosts: CLERK_API_HOSTS, baseUrlField: 'apiUrl' },
 
   async inbound(request, ctx): Promise<InboundResult> {
     const svixId = request.headers.get('svix-id')?.trim();

@@ -2,7 +2,8 @@
 // /scim/v2/<connectionId>. Each request: bearer token checked against the connection named in the
 // URL (constant time; a token only ever opens its own connection), paused connections answered
 // 503, the per-connection rate limit, then the resource routes. Every answer, errors included, is
-// SCIM JSON; every request is recorded in the connection's request log.
+// SCIM JSON; every authenticated request is recorded in the connection's request log. Refused
+// tokens count against the client's address (429 past the hub's limit) and only in metrics.
 //
 // Routing is done here rather than with Hono routes so that what identity providers actually send
 // still resolves: doubled or trailing slashes from a base URL pasted with a "/" at the end,
@@ -168,14 +169,23 @@ export function createScimApp(hub: ConnectorHub): Hono {
     if (connection) {
       hub.logRequest(connection.id, entry);
       if (response.status < 400) hub.touchConnection(connection.id);
-    } else if (/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(connectionId)) {
-      // A refused token on a real connection is worth showing its admin (an IdP still on a rotated
-      // token); the hub keeps only entries of connections that exist.
-      hub.logRequest(connectionId, entry);
+    } else {
+      // Anyone can send a wrong token: a refusal is counted (metrics), never written to a customer's log.
+      hub.refusedRequest(connectionId, method, response.status);
     }
     return res;
   }
 
+  app.use(
+    '*',
+    hub.throttleAuthFailures(
+      (status) => status === 401,
+      (wait) => {
+        const error = new ScimError(429, undefined, `too many requests with a wrong or missing token from this address; retry after ${wait} s`);
+        return new Response(JSON.stringify(error.body()), { status: 429, headers: { 'Content-Type': 'application/scim+json; charset=utf-8', 'Cache-Control': 'no-store' } });
+      },
+    ),
+  );
   app.all('/:connectionId', handle);
   app.all('/:connectionId/*', handle);
   return app;

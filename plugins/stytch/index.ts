@@ -2,9 +2,9 @@
 // and sessions.revoke for revocation through the `stytch` SDK. See README.md beside this file.
 import { StytchError } from 'stytch';
 import { Webhook } from 'svix';
-import { PayloadError, VerificationError, defineConnector, type BackfillPage } from '../../src/connectors/contract.ts';
+import { PayloadError, VerificationError, defineConnector, type BackfillPage, type ConnectorContext } from '../../src/connectors/contract.ts';
 import type { LifecycleCommandInput } from '../../src/engine/commands.ts';
-import { stytchClient, stytchConfigSchema } from './config.ts';
+import { STYTCH_API_HOSTS, stytchClient, stytchConfigSchema, stytchFailure, type StytchConfig } from './config.ts';
 import { StytchPayloadError, eventFromWebhookBody, memberSchema, type StytchEvent, type StytchMember } from './payloads.ts';
 import { SEARCH_STATUSES, memberCommands, memberGroups, translateEvent } from './translate.ts';
 
@@ -16,6 +16,15 @@ function apiMember(raw: unknown): StytchMember {
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0]!;
   throw new Error(`Stytch members.search returned a member the hub cannot read: ${[...issue.path].join('.')}: ${issue.message}`);
+}
+
+/** One API call through the hub's outbound guard, its failure summarized (stytchFailure). */
+async function call<T>(ctx: ConnectorContext<StytchConfig>, doing: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await ctx.outbound.run(fn);
+  } catch (error) {
+    throw stytchFailure(error, doing, ctx.connection.config);
+  }
 }
 
 /** Svix sends `svix-*` headers; the Standard Webhooks names `webhook-*` are accepted too. */
@@ -34,6 +43,7 @@ export const stytchConnector = defineConnector({
   description: 'Members and SCIM groups of one Stytch B2B organization: Svix-signed webhooks, members.search backfill, sessions.revoke.',
   configSchema: stytchConfigSchema,
   secretFields: ['webhookSigningSecret', 'secret'],
+  api: { hosts: STYTCH_API_HOSTS, baseUrlField: 'apiBaseUrl' },
 
   async inbound(request, ctx) {
     const config = ctx.connection.config;
@@ -75,7 +85,7 @@ export const stytchConnector = defineConnector({
    */
   async *backfill(ctx): AsyncIterable<BackfillPage> {
     const config = ctx.connection.config;
-    const stytch = stytchClient(config);
+    const stytch = stytchClient(config, ctx.outbound);
     // Deleted members this connection never held need no tombstone.
     const known = ctx.knownSourceIds ? new Set(await ctx.knownSourceIds('user')) : null;
     const listedAt = new Date();
@@ -85,12 +95,14 @@ export const stytchConnector = defineConnector({
     do {
       // Thrown, not returned: a listing cut short must not read as complete (drift).
       ctx.signal?.throwIfAborted();
-      const page = await stytch.organizations.members.search({
-        organization_ids: [config.stytchOrganizationId],
-        limit: PAGE_SIZE,
-        ...(cursor ? { cursor } : {}),
-        query: { operator: 'AND', operands: [{ filter_name: 'statuses', filter_value: SEARCH_STATUSES }] },
-      });
+      const page = await call(ctx, 'searching members', () =>
+        stytch.organizations.members.search({
+          organization_ids: [config.stytchOrganizationId],
+          limit: PAGE_SIZE,
+          ...(cursor ? { cursor } : {}),
+          query: { operator: 'AND', operands: [{ filter_name: 'statuses', filter_value: SEARCH_STATUSES }] },
+        }),
+      );
       scimConnectionId ??= page.organizations?.[config.stytchOrganizationId]?.scim_active_connection?.connection_id || null;
       const commands: LifecycleCommandInput[] = [];
       const seen: string[] = [];
@@ -118,7 +130,10 @@ export const stytchConnector = defineConnector({
     let groupCursor: string | undefined;
     do {
       ctx.signal?.throwIfAborted();
-      const page = await stytch.scim.connection.getGroups({ organization_id: config.stytchOrganizationId, connection_id: scimConnectionId, limit: PAGE_SIZE, ...(groupCursor ? { cursor: groupCursor } : {}) });
+      const connectionId = scimConnectionId;
+      const page = await call(ctx, 'listing SCIM groups', () =>
+        stytch.scim.connection.getGroups({ organization_id: config.stytchOrganizationId, connection_id: connectionId, limit: PAGE_SIZE, ...(groupCursor ? { cursor: groupCursor } : {}) }),
+      );
       for (const group of page.scim_groups) {
         // Each member stamps its own membership with its updated_at: a removal the hub saw later stands.
         const members = memberships.get(group.group_id) ?? [];
@@ -136,18 +151,18 @@ export const stytchConnector = defineConnector({
 
   /** A session by its member_session_id; a whole member (every session) when another source deprovisioned them. */
   async revoke(target, ctx) {
-    const stytch = stytchClient(ctx.connection.config);
+    if (target.type === 'credential') throw new Error(`Stytch holds no ${target.kind} credentials: this connector never registers any, so there is nothing to revoke upstream`);
+    const stytch = stytchClient(ctx.connection.config, ctx.outbound);
+    const request = target.type === 'session' ? { member_session_id: target.externalRef } : { member_id: target.user.sourceId };
     try {
-      if (target.type === 'session') await stytch.sessions.revoke({ member_session_id: target.externalRef });
-      else if (target.type === 'user') await stytch.sessions.revoke({ member_id: target.user.sourceId });
-      else throw new Error(`Stytch holds no ${target.kind} credentials: this connector never registers any, so there is nothing to revoke upstream`);
+      await ctx.outbound.run(() => stytch.sessions.revoke(request));
     } catch (error) {
       // Already gone at Stytch is what was asked for.
       if (error instanceof StytchError && error.status_code === 404) {
         ctx.logger.info({ target: target.type, errorType: error.error_type }, 'Stytch revocation target already gone');
         return;
       }
-      throw error;
+      throw stytchFailure(error, `revoking the ${target.type === 'session' ? 'session' : "member's sessions"}`, ctx.connection.config);
     }
   },
 });

@@ -99,7 +99,8 @@ async function* listAll(ctx: ConnectorContext<Config>): AsyncIterable<BackfillPa
   const get = async (path: string, cursor: string | null) => {
     const url = new URL(`${exportUrl.replace(/\/+$/, '')}/${path}`);
     if (cursor) url.searchParams.set('cursor', cursor);
-    const response = await fetch(url, { headers: { authorization: `Bearer ${apiToken}`, accept: 'application/json' }, signal: ctx.signal });
+    // ctx.outbound.fetch, never the global fetch: the hub checks where the request goes (api.hosts below).
+    const response = await ctx.outbound.fetch(url, { headers: { authorization: `Bearer ${apiToken}`, accept: 'application/json' }, signal: ctx.signal });
     if (response.status === 401 || response.status === 403) throw new Error(`the export API refused the apiToken (HTTP ${response.status}): update the connection's apiToken`);
     if (!response.ok) throw new Error(`the export API answered HTTP ${response.status} for ${url.pathname}`);
     return (await response.json()) as { data: unknown[]; next_cursor?: string | null; total?: number };
@@ -133,6 +134,9 @@ export default defineConnector({
   description: 'Lifecycle events as Standard Webhooks-signed JSON; optional export API for backfill.',
   configSchema: config,
   secretFields: ['signingSecret', 'apiToken'],
+  // The source API's documented hosts; exportUrl may name no other (an operator can add hosts
+  // with OUTBOUND_ALLOWED_HOSTS, e.g. a test stand-in).
+  api: { hosts: ['export.example.com'], baseUrlField: 'exportUrl' },
 
   async inbound(request, ctx) {
     // Verify first, over the exact bytes received. The library checks the signature and that the

@@ -3,9 +3,14 @@
 import { createHash } from 'node:crypto';
 import { WorkOS } from '@workos-inc/node';
 import { z } from 'zod';
+import type { OutboundHttp } from '../../src/connectors/contract.ts';
+import { refusalIn } from '../../src/outbound/index.ts';
+import { safeLine, summarizeUpstream } from '../../src/outbound/summary.ts';
 import { apiBaseUrl } from '../shared/api-base-url.ts';
 
 export const DEFAULT_API_BASE_URL = 'https://api.workos.com';
+/** The WorkOS API host (@workos-inc/node's DEFAULT_HOSTNAME; WorkOS's API reference names the same). */
+export const WORKOS_API_HOSTS = ['api.workos.com'];
 
 export const workosConfigSchema = z.strictObject({
   webhookSecret: z
@@ -33,12 +38,16 @@ export const workosConfigSchema = z.strictObject({
 
 export type WorkosConfig = z.infer<typeof workosConfigSchema>;
 
-// One SDK client per distinct key and endpoint: building one per webhook would be wasted work.
-const clients = new Map<string, WorkOS>();
+// One SDK client per distinct key and endpoint (per outbound guard): building one per webhook
+// would be wasted work.
+const clientsByOutbound = new WeakMap<OutboundHttp, Map<string, WorkOS>>();
 
-export function workosClient(config: WorkosConfig): WorkOS {
+/** The SDK client, sending through the hub's outbound guard (the SDK's fetchFn option). */
+export function workosClient(config: WorkosConfig, outbound: OutboundHttp): WorkOS {
   const base = new URL(config.apiBaseUrl ?? DEFAULT_API_BASE_URL);
   const key = createHash('sha256').update(`${config.apiKey}\u0000${base.origin}\u0000${config.apiMaxRetries ?? ''}`).digest('hex');
+  let clients = clientsByOutbound.get(outbound);
+  if (!clients) clientsByOutbound.set(outbound, (clients = new Map()));
   let client = clients.get(key);
   if (!client) {
     if (clients.size >= 256) clients.clear();
@@ -47,8 +56,38 @@ export function workosClient(config: WorkosConfig): WorkOS {
       https: base.protocol === 'https:',
       ...(base.port ? { port: Number(base.port) } : {}),
       ...(config.apiMaxRetries !== undefined ? { maxRetries: config.apiMaxRetries } : {}),
+      fetchFn: outbound.fetch,
     });
     clients.set(key, client);
   }
   return client;
+}
+
+/**
+ * A WorkOS API failure as an error that says what to do. The answer is summarized (status, its
+ * code, its message on a 4xx, the request id), never copied: the SDK keeps the raw body on its
+ * errors (rawData, a ParseError's rawBody and message) and this error has none of it.
+ */
+export function workosFailure(error: unknown, doing: string, config: WorkosConfig): Error {
+  const refused = refusalIn(error);
+  if (refused) return refused;
+  // The SDK wraps what its HTTP client threw, other than an HTTP error, as "Unexpected error: …".
+  const wrapped = error instanceof Error && error.message.startsWith('Unexpected error:');
+  const e = ((wrapped ? (error as { cause?: unknown }).cause : error) ?? {}) as { name?: unknown; status?: unknown; rawStatus?: unknown; code?: unknown; message?: unknown; requestID?: unknown; cause?: unknown };
+  const secrets = [config.apiKey, config.webhookSecret];
+  if (e.name === 'ParseError') {
+    return new Error(`WorkOS answered ${summarizeUpstream({ status: Number(e.rawStatus), requestId: e.requestID })} with a body that is not JSON while ${doing} (a proxy or an outage page in between?)`);
+  }
+  if (wrapped) {
+    // No answer (fetch failed): say why the connection failed.
+    const network = e.cause as { code?: unknown; message?: unknown } | undefined;
+    const why = safeLine(network?.code ?? network?.message, secrets) ?? 'no answer';
+    return new Error(`could not reach WorkOS at ${config.apiBaseUrl ?? DEFAULT_API_BASE_URL} while ${doing}: ${why}. Check the connection's apiBaseUrl and the network`);
+  }
+  // Not an answer of WorkOS's (an SDK error reading one): as it is.
+  if (typeof e.status !== 'number') return error instanceof Error ? error : new Error(String(error));
+  const summary = summarizeUpstream({ status: e.status, code: e.code, message: e.message, requestId: e.requestID }, secrets);
+  if (e.status === 401) return new Error(`WorkOS refused the apiKey while ${doing} (${summary}). Update the connection's apiKey (WorkOS Dashboard → API Keys)`);
+  if (e.status === 429) return new Error(`WorkOS rate-limited the hub while ${doing} (${summary}); the next sync or poll retries`);
+  return new Error(`WorkOS answered ${summary} while ${doing}`);
 }

@@ -3,7 +3,7 @@
 // See README.md beside this file for what each event does here.
 import { PayloadError, VerificationError, defineConnector, type BackfillPage, type ConnectorContext, type PullPage } from '../../src/connectors/contract.ts';
 import type { LifecycleCommandInput } from '../../src/engine/commands.ts';
-import { workosClient, workosConfigSchema, type WorkosConfig } from './config.ts';
+import { WORKOS_API_HOSTS, workosClient, workosConfigSchema, workosFailure, type WorkosConfig } from './config.ts';
 import { DSYNC_EVENTS, WorkosPayloadError, directoryOf, eventFromSdk, eventFromWebhookBody, groupFromSdk, userFromSdk, type WorkosEventView } from './payloads.ts';
 import { directoryDeletedCommands, translateEvent, upsertGroup, upsertUser } from './translate.ts';
 
@@ -16,7 +16,16 @@ const PAGE_SIZE = 100;
 
 type Ctx = ConnectorContext<WorkosConfig>;
 
-async function verify(rawBody: string, headers: Headers, config: WorkosConfig): Promise<void> {
+/** One API call, its failure summarized (workosFailure). */
+async function call<T>(ctx: Ctx, doing: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (error) {
+    throw workosFailure(error, doing, ctx.connection.config);
+  }
+}
+
+async function verify(rawBody: string, headers: Headers, config: WorkosConfig, ctx: Ctx): Promise<void> {
   const header = headers.get('workos-signature');
   if (!header) throw new VerificationError('missing WorkOS-Signature header');
   const t = /(?:^|,)\s*t=(\d{1,16})\s*(?:,|$)/.exec(header)?.[1];
@@ -25,7 +34,7 @@ async function verify(rawBody: string, headers: Headers, config: WorkosConfig): 
   if (age < -SIGNATURE_FUTURE_SKEW_MS) throw new VerificationError('WorkOS-Signature timestamp is in the future; check the clocks');
   if (age > SIGNATURE_TOLERANCE_MS) throw new VerificationError(`WorkOS-Signature timestamp is more than ${SIGNATURE_TOLERANCE_MS / 1000}s old (WorkOS signs each retry afresh; an old signature is a replay)`);
   try {
-    await workosClient(config).webhooks.verifyHeader({ payload: rawBody, sigHeader: header, secret: config.webhookSecret, tolerance: SIGNATURE_TOLERANCE_MS });
+    await workosClient(config, ctx.outbound).webhooks.verifyHeader({ payload: rawBody, sigHeader: header, secret: config.webhookSecret, tolerance: SIGNATURE_TOLERANCE_MS });
   } catch (error) {
     throw new VerificationError(`WorkOS-Signature does not verify with this connection's webhookSecret: ${(error as Error).message}`);
   }
@@ -80,10 +89,11 @@ export const workosConnector = defineConnector({
   description: 'Directory users and groups from WorkOS: signed webhooks, the ordered Events API, and directory listings for backfill.',
   configSchema: workosConfigSchema,
   secretFields: ['webhookSecret', 'apiKey'],
+  api: { hosts: WORKOS_API_HOSTS, baseUrlField: 'apiBaseUrl' },
 
   async inbound(request, ctx) {
     const config = ctx.connection.config;
-    await verify(request.rawBody, request.headers, config);
+    await verify(request.rawBody, request.headers, config, ctx);
     let event: WorkosEventView;
     try {
       event = eventFromWebhookBody(request.rawBody);
@@ -106,12 +116,14 @@ export const workosConnector = defineConnector({
    */
   async pull(cursor, ctx): Promise<PullPage> {
     const config = ctx.connection.config;
-    const page = await workosClient(config).events.listEvents({
-      events: [...DSYNC_EVENTS],
-      limit: PAGE_SIZE,
-      ...(cursor ? { after: cursor } : {}),
-      ...(config.organizationId ? { organizationId: config.organizationId } : {}),
-    });
+    const page = await call(ctx, 'reading the Events API', () =>
+      workosClient(config, ctx.outbound).events.listEvents({
+        events: [...DSYNC_EVENTS],
+        limit: PAGE_SIZE,
+        ...(cursor ? { after: cursor } : {}),
+        ...(config.organizationId ? { organizationId: config.organizationId } : {}),
+      }),
+    );
     const commands: LifecycleCommandInput[] = [];
     const createdHere: CreatedHere = new Map();
     for (const raw of page.data) {
@@ -148,22 +160,22 @@ export const workosConnector = defineConnector({
    */
   async *backfill(ctx): AsyncIterable<BackfillPage> {
     const config = ctx.connection.config;
-    const workos = workosClient(config);
+    const workos = workosClient(config, ctx.outbound);
     const directories: string[] = [];
     if (config.directoryId) directories.push(config.directoryId);
     else {
-      for await (const page of listAll((after) => workos.directorySync.listDirectories({ limit: PAGE_SIZE, after, ...(config.organizationId ? { organizationId: config.organizationId } : {}) }), ctx.signal)) {
+      for await (const page of listAll((after) => call(ctx, 'listing directories', () => workos.directorySync.listDirectories({ limit: PAGE_SIZE, after, ...(config.organizationId ? { organizationId: config.organizationId } : {}) })), ctx.signal)) {
         directories.push(...page.map((d) => d.id));
       }
     }
     for (const directory of directories) {
       const groups: string[] = [];
-      for await (const page of listAll((after) => workos.directorySync.listGroups({ directory, limit: PAGE_SIZE, after }), ctx.signal)) {
+      for await (const page of listAll((after) => call(ctx, `listing the groups of ${directory}`, () => workos.directorySync.listGroups({ directory, limit: PAGE_SIZE, after })), ctx.signal)) {
         groups.push(...page.map((g) => g.id));
         yield { commands: page.map((g) => upsertGroup(groupFromSdk(g))), seenUserSourceIds: [] };
       }
       const users = new Set<string>();
-      for await (const page of listAll((after) => workos.directorySync.listUsers({ directory, limit: PAGE_SIZE, after }), ctx.signal)) {
+      for await (const page of listAll((after) => call(ctx, `listing the users of ${directory}`, () => workos.directorySync.listUsers({ directory, limit: PAGE_SIZE, after })), ctx.signal)) {
         for (const u of page) users.add(u.id);
         yield { commands: page.map((u) => upsertUser(userFromSdk(u))), seenUserSourceIds: page.map((u) => u.id) };
       }
@@ -171,7 +183,7 @@ export const workosConnector = defineConnector({
         // Membership has no clock of its own: the listing is as of when it was read.
         const listedAt = new Date();
         const members: string[] = [];
-        for await (const page of listAll((after) => workos.directorySync.listUsers({ group, limit: PAGE_SIZE, after }), ctx.signal)) {
+        for await (const page of listAll((after) => call(ctx, `listing the members of ${group}`, () => workos.directorySync.listUsers({ group, limit: PAGE_SIZE, after })), ctx.signal)) {
           // A user created since the user listing is not here yet; the next sync or its events bring it.
           members.push(...page.map((u) => u.id).filter((id) => users.has(id)));
         }

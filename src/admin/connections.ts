@@ -1,6 +1,7 @@
 import { v7 as uuidv7 } from 'uuid';
 import type { SqlClient } from '../db/sql.ts';
 import type { AnyConnector, ConnectionView } from '../connectors/contract.ts';
+import { ConnectorOutbound } from '../connectors/outbound.ts';
 import type { ConnectorRegistry } from '../connectors/registry.ts';
 import { appendAudit } from '../engine/audit-log.ts';
 import type { Actor } from '../engine/types.ts';
@@ -24,7 +25,14 @@ export interface ConnectionServices {
   sql: SqlClient;
   registry: ConnectorRegistry;
   box: SecretBox;
+  /**
+   * Checks a configured API base URL against the hosts the connector and the operator allow
+   * (the hub's); without it, only the connector's own hosts, never a private address.
+   */
+  outbound?: ConnectorOutbound;
 }
+
+const strictOutbound = new ConnectorOutbound({ allowPrivateNetworks: false, allowedHosts: [] });
 
 interface ConnectionRow {
   id: string;
@@ -52,7 +60,7 @@ function connectorFor(registry: ConnectorRegistry, provider: string): AnyConnect
 }
 
 /** Validates config with the connector's schema; secret fields are split off to be encrypted. */
-function splitConfig(connector: AnyConnector, config: unknown): { plain: Record<string, unknown>; secrets: Record<string, unknown> } {
+function splitConfig(connector: AnyConnector, config: unknown, outbound: ConnectorOutbound): { plain: Record<string, unknown>; secrets: Record<string, unknown> } {
   const parsed = connector.configSchema.safeParse(config ?? {});
   if (!parsed.success) {
     const issue = parsed.error.issues[0]! as { code?: string; path: PropertyKey[]; message: string; keys?: string[] };
@@ -68,6 +76,8 @@ function splitConfig(connector: AnyConnector, config: unknown): { plain: Record<
     throw new HubError('BAD_USER_INPUT', `${field}: ${message}`, { field });
   }
   const value = (parsed.data ?? {}) as Record<string, unknown>;
+  const refused = outbound.configProblem(connector, value);
+  if (refused) throw new HubError('BAD_USER_INPUT', `${refused.field}: ${refused.message}`, { field: refused.field });
   const secretFields = new Set(connector.secretFields ?? []);
   const plain: Record<string, unknown> = {};
   const secrets: Record<string, unknown> = {};
@@ -83,7 +93,7 @@ export async function createConnection(
   const connector = connectorFor(services.registry, input.provider);
   const name = input.name.trim();
   if (!name || name.length > 200) throw new HubError('BAD_USER_INPUT', 'name must be 1 to 200 characters', { field: 'name' });
-  const { plain, secrets } = splitConfig(connector, input.config);
+  const { plain, secrets } = splitConfig(connector, input.config, services.outbound ?? strictOutbound);
   const token = connector.issuesBearerToken ? generateSecret(`lh${connector.id.replace(/[^a-z0-9]/g, '')}`) : null;
   const id = uuidv7();
   await services.sql.transaction(async (tx) => {

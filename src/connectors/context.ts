@@ -1,13 +1,16 @@
 // The ConnectorContext the hub hands a connector for one call (webhook, pull, backfill, revoke):
-// the connection, a logger naming it, and read-only look-ups of what the connection holds.
+// the connection, a logger naming it, its way out (the outbound guard for its connector), and
+// read-only look-ups of what the connection holds.
 import type { SqlClient } from '../db/sql.ts';
 import type { Logger } from '../logger.ts';
-import type { ConnectionView, ConnectorContext } from './contract.ts';
+import { redactSecrets } from '../secrets/redact.ts';
+import type { AnyConnector, ConnectionView, ConnectorContext, OutboundHttp } from './contract.ts';
 
-export function connectorContext(services: { sql: SqlClient; logger: Logger }, connection: ConnectionView, extra: { signal?: AbortSignal } = {}): ConnectorContext {
+export function connectorContext(services: { sql: SqlClient; logger: Logger; outbound: OutboundHttp }, connection: ConnectionView, extra: { signal?: AbortSignal } = {}): ConnectorContext {
   return {
     connection,
     logger: services.logger.child({ connectionId: connection.id, provider: connection.provider }),
+    outbound: services.outbound,
     ...extra,
     async knownSourceIds(kind, sourceData) {
       const filter = sourceData ? JSON.stringify(sourceData) : null;
@@ -24,4 +27,15 @@ export function connectorContext(services: { sql: SqlClient; logger: Logger }, c
       return rows.map((r) => r.sourceId);
     },
   };
+}
+
+/**
+ * A connector's failure as the hub records it (sync.error, connection.lastError, a revocation's
+ * error): its message with secret shapes and this connection's own secret values redacted, at
+ * most `max` characters. Connectors summarize upstream answers themselves; this is the backstop.
+ */
+export function failureText(error: unknown, connector: AnyConnector | undefined, connection: ConnectionView, max = 1000): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const secrets = (connector?.secretFields ?? []).map((field) => (connection.config as Record<string, unknown>)[field]);
+  return redactSecrets(message, secrets).slice(0, max);
 }

@@ -2,11 +2,14 @@
 // A connector only translates. It verifies what its source sends and turns it into normalized
 // lifecycle commands; the hub's lifecycle engine applies them. A connector never writes to the
 // database. See plugins/README.md for the partner guide.
-import type { Hono } from 'hono';
+import type { Hono, MiddlewareHandler } from 'hono';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import type { LifecycleCommandInput } from '../engine/commands.ts';
 import type { DeliveryOutcome } from '../engine/types.ts';
+import type { OutboundHttp } from '../outbound/index.ts';
+
+export type { OutboundHttp };
 
 /** A connection as its connector sees it: secrets decrypted, never sent to API clients. */
 export interface ConnectionView<Config = Record<string, unknown>> {
@@ -29,6 +32,12 @@ export interface ApplyOptions {
 export interface ConnectorContext<Config = Record<string, unknown>> {
   connection: ConnectionView<Config>;
   logger: Logger;
+  /**
+   * The only way to call the source's API: fetch, an undici dispatcher, or run() for SDKs that use
+   * the global fetch. Reaches only the hosts in the connector's `api.hosts` (and those the operator
+   * allows), never a private address, never follows a redirect (src/outbound).
+   */
+  outbound: OutboundHttp;
   /** Aborted when the hub shuts down (or a run is cancelled): stop paging and return or throw. */
   signal?: AbortSignal;
   /**
@@ -135,6 +144,14 @@ export interface ConnectorHub {
   apply(connection: ConnectionView, commands: LifecycleCommandInput[], options?: ApplyOptions): Promise<DeliveryOutcome>;
   /** Read-only SQL for serving the source's reads (SCIM GET and filters). Writes are refused. */
   read<R = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<R[]>;
+  /**
+   * Counts requests by client address whose credentials fail (`failed(status)` on the answer) and
+   * answers an address past AUTH_FAILURES_PER_ADDRESS with `answer` (a 429 in your protocol,
+   * Retry-After is added) without running the route. Use it on every route that authenticates.
+   */
+  throttleAuthFailures(failed: (status: number) => boolean, answer: (retryAfterSeconds: number) => Response): MiddlewareHandler;
+  /** A request whose credentials were refused: counted in the connection's metrics, never written to its request log. */
+  refusedRequest(connectionId: string, method: string, status: number): void;
   /** Records a request in the connection's request log (connection.requestLog in GraphQL). */
   logRequest(connectionId: string, entry: { requestId: string; method: string; path: string; status: number; durationMs: number; client?: string | null; error?: string | null }): void;
   /** The source was just heard from: sets the connection's lastSyncedAt (throttled by the hub, not one write per request). */
@@ -150,6 +167,12 @@ export interface ConnectorDefinition<Schema extends z.ZodType = z.ZodType> {
   configSchema: Schema;
   /** Config fields stored encrypted and never returned by the API. */
   secretFields?: readonly string[];
+  /**
+   * The source's API as its vendor documents it. `hosts`: the only hosts ctx.outbound may reach
+   * (an operator can add more with OUTBOUND_ALLOWED_HOSTS). `baseUrlField`: the config field that
+   * overrides the API's base URL, if any; the hub refuses a value on any other host.
+   */
+  api?: { hosts: readonly string[]; baseUrlField?: string };
   /** The hub issues a bearer token for the source to push with (SCIM). Shown once, stored hashed. */
   issuesBearerToken?: boolean;
   /** Push endpoints served under `${basePath}/${connectionId}` (SCIM: "/scim/v2"). */

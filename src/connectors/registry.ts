@@ -11,6 +11,9 @@ export function connectorProblem(value: unknown): string | null {
   if (typeof c.displayName !== 'string' || !c.displayName.trim()) return `connector "${c.id}" needs a displayName`;
   if (!c.configSchema || typeof (c.configSchema as { safeParse?: unknown }).safeParse !== 'function') return `connector "${c.id}": configSchema must be a zod schema`;
   if (c.secretFields !== undefined && (!Array.isArray(c.secretFields) || c.secretFields.some((f) => typeof f !== 'string'))) return `connector "${c.id}": secretFields must be a list of config field names`;
+  if (c.api !== undefined && (!c.api || !Array.isArray(c.api.hosts) || c.api.hosts.some((h) => typeof h !== 'string' || !h || h.includes('/')) || (c.api.baseUrlField !== undefined && typeof c.api.baseUrlField !== 'string'))) {
+    return `connector "${c.id}": api needs hosts (host names such as "api.example.com") and, optionally, the baseUrlField of its config`;
+  }
   for (const m of METHODS) if (c[m] !== undefined && typeof c[m] !== 'function') return `connector "${c.id}": ${m} must be a function`;
   if (c.endpoints !== undefined && (typeof c.endpoints.basePath !== 'string' || !c.endpoints.basePath.startsWith('/') || typeof c.endpoints.create !== 'function')) {
     return `connector "${c.id}": endpoints needs a basePath starting with "/" and a create(hub) function`;

@@ -8,6 +8,7 @@ import type { Yoga } from '../graphql/yoga.ts';
 import { requestError } from '../graphql/plugins/use-request-errors.ts';
 import { observabilityRoutes, observeRequests, requestIds } from '../observability/http.ts';
 import { auditRoutes } from './audit.ts';
+import { authFailureGuard } from './auth-failures.ts';
 import { handleWebhook } from './webhooks.ts';
 
 /** Bodies above this are refused with 413 before they are read (GraphQL and webhooks). */
@@ -110,6 +111,14 @@ function createConnectorHub(hub: Hub): ConnectorHub {
       }
       return hub.db.sql.query(text, params);
     },
+    throttleAuthFailures(failed, answer) {
+      return authFailureGuard(hub).middleware('scim', failed, (_c, wait) => answer(wait));
+    },
+    refusedRequest(connectionId, method, status) {
+      // Only connections that exist (seen by authenticate) get a series: ids in URLs are the caller's.
+      const provider = providers.get(connectionId);
+      if (provider) hub.metrics.connectionRequest('scim', connectionId, provider, method, status);
+    },
     logRequest(connectionId, entry) {
       const provider = providers.get(connectionId);
       if (provider) hub.metrics.connectionRequest('scim', connectionId, provider, entry.method, entry.status);
@@ -138,6 +147,15 @@ export function createApp(hub: Hub, yoga: Yoga): Hono {
 
   // GET /healthz, /readyz, /metrics (src/observability).
   observabilityRoutes(app, hub);
+
+  // Refused credentials are counted per client address; past the limit, 429 (src/http/auth-failures.ts).
+  const authFailures = authFailureGuard(hub);
+  const throttled = (what: string, wait: number) => `too many failed ${what} from this address; retry after ${wait} s`;
+  app.use('/graphql', authFailures.middleware('graphql', (status) => status === 401, (c, wait) =>
+    c.json({ errors: [{ message: throttled('authentications', wait), extensions: { code: 'RATE_LIMITED', retryable: true, retryAfterSeconds: wait } }] }, 429)));
+  // A URL naming no connection counts too: connection ids are probed as well as signatures.
+  app.use('/webhooks/:connectionId', authFailures.middleware('webhook', (status) => status === 401 || status === 404, (c, wait) =>
+    c.json({ error: 'rate_limited', message: throttled('deliveries (bad signatures or unknown connections)', wait) }, 429)));
 
   app.on(['GET', 'POST', 'OPTIONS'], '/graphql', bodyLimit({ maxSize: MAX_BODY_BYTES, onError: graphqlTooLarge }), (c) =>
     yoga.fetch(c.req.raw, { requestId: c.get('requestId') }),

@@ -8,7 +8,7 @@
 //   409  names something not here yet (reordered)        succeeds on a later retry
 //   422  the connector produced an invalid change         a connector bug; nothing changed
 //   503  paused, database busy or connector not loaded  retry after Retry-After
-// Every answer to a known connection is also recorded in its request log (connection.requestLog).
+// Every answer to a known connection but a 401 is also recorded in its request log (connection.requestLog).
 import type { Context } from 'hono';
 import { loadConnectionView } from '../admin/connections.ts';
 import { connectorContext } from '../connectors/context.ts';
@@ -49,9 +49,12 @@ export async function handleWebhook(hub: Hub, c: Context): Promise<Response> {
 
   const record = (answer: Answer) => {
     const durationMs = Math.round(performance.now() - started);
-    connectorHub(hub).logRequest(connection.id, {
-      requestId, method: 'POST', path: `/webhooks/${connection.id}`, status: answer.status, durationMs, client: connection.provider, error: answer.error ?? null,
-    });
+    // A delivery whose signature did not verify is anyone's: counted in metrics, kept out of the customer's log.
+    if (answer.status !== 401) {
+      connectorHub(hub).logRequest(connection.id, {
+        requestId, method: 'POST', path: `/webhooks/${connection.id}`, status: answer.status, durationMs, client: connection.provider, error: answer.error ?? null,
+      });
+    }
     hub.metrics.connectionRequest('webhook', connection.id, connection.provider, 'POST', answer.status);
     const level = answer.status >= 500 ? 'error' : answer.status >= 400 ? 'warn' : 'debug';
     hub.logger[level]({ requestId, connectionId, provider: connection.provider, status: answer.status, error: answer.error, ms: durationMs }, 'webhook');
@@ -71,7 +74,7 @@ export async function handleWebhook(hub: Hub, c: Context): Promise<Response> {
     const { tokenHash: _t, ...view } = connection;
     const result = await connector.inbound(
       { method: c.req.method, url: c.req.url, headers: c.req.raw.headers, rawBody },
-      connectorContext({ sql: hub.db.sql, logger: hub.logger }, view),
+      connectorContext({ sql: hub.db.sql, logger: hub.logger, outbound: hub.outbound.for(connector) }, view),
     );
     if (result.wake) hub.sync.wake(connection.id);
     if ('ignored' in result) {

@@ -10,7 +10,9 @@
 // at once, and a row whose worker died is picked up again when its lease runs out. The connector is
 // called outside any transaction: no lock is held across a network call.
 import { loadConnectionView } from '../admin/connections.ts';
+import { failureText } from '../connectors/context.ts';
 import type { RevocationTarget } from '../connectors/contract.ts';
+import type { ConnectorOutbound } from '../connectors/outbound.ts';
 import type { ConnectorRegistry } from '../connectors/registry.ts';
 import type { SqlClient } from '../db/sql.ts';
 import type { LifecycleEngine } from '../engine/engine.ts';
@@ -23,6 +25,8 @@ export interface RevocationWorkerOptions {
   registry: ConnectorRegistry;
   box: SecretBox;
   logger: Logger;
+  /** Each connector's outbound guard, handed to it as ctx.outbound. */
+  outbound: ConnectorOutbound;
   /** Attempts before FAILED (default 8). */
   maxAttempts?: number;
   /** Delay before the first retry; doubled each time (±20 % jitter), capped at maxRetryMs. */
@@ -196,9 +200,10 @@ export class RevocationWorker {
           : { type: 'credential', id: item.id, kind: item.kind ?? 'other', externalRef: item.externalRef, user: { id: item.userId, sourceId: item.userSourceId } };
       const { tokenHash: _t, ...view } = connection;
       try {
-        await withTimeout(connector.revoke(target, { connection: view, logger: logger.child({ connectionId: connection.id, provider: connection.provider }) }), this.callTimeoutMs);
+        const ctx = { connection: view, logger: logger.child({ connectionId: connection.id, provider: connection.provider }), outbound: this.options.outbound.for(connector) };
+        await withTimeout(connector.revoke(target, ctx), this.callTimeoutMs);
       } catch (cause) {
-        error = (cause instanceof Error ? cause.message : String(cause)).slice(0, 1000) || 'revoke failed';
+        error = failureText(cause, connector, view) || 'revoke failed';
       }
     }
     const outcome = error === null ? 'confirmed' : final || attempt >= this.maxAttempts ? 'failed' : 'retry';

@@ -3,7 +3,7 @@
 // (sync.started / sync.progress / sync.drift_detected / sync.completed / sync.failed). At the end,
 // users present here but not listed at the source (drift) are reported, and deprovisioned when the
 // connection says so (deprovisionOnDrift).
-import { connectorContext } from '../connectors/context.ts';
+import { connectorContext, failureText } from '../connectors/context.ts';
 import type { AnyConnector, ConnectionView, ConnectorContext } from '../connectors/contract.ts';
 import type { LifecycleCommandInput } from '../engine/commands.ts';
 import { EngineError } from '../engine/errors.ts';
@@ -35,7 +35,7 @@ export async function runBackfill(hub: Hub, run: BackfillRun, options: BackfillO
   const { connection, connector } = run;
   const sql = hub.db.sql;
   const logger = hub.logger.child({ connectionId: connection.id, provider: connection.provider, syncRunId: run.id });
-  const ctx: ConnectorContext = connectorContext({ sql, logger: hub.logger.child({ syncRunId: run.id }) }, connection, { signal: run.signal });
+  const ctx: ConnectorContext = connectorContext({ sql, logger: hub.logger.child({ syncRunId: run.id }), outbound: hub.outbound.for(connector) }, connection, { signal: run.signal });
   const sourceActor: Actor = { type: 'connection', connectionId: connection.id };
   const seen = new Set<string>();
   let total: number | null = null;
@@ -118,7 +118,7 @@ export async function runBackfill(hub: Hub, run: BackfillRun, options: BackfillO
     });
     await record('completed', { drifted: drifted.length, deprovisioned: deprovision, rejected, ...(note ? { error: note } : {}) });
   } catch (error) {
-    const cause = error instanceof Interrupted || run.signal.aborted ? 'interrupted: the hub was shut down' : (error as Error).message;
+    const cause = error instanceof Interrupted || run.signal.aborted ? 'interrupted: the hub was shut down' : failureText(error, connector, connection, 3000);
     const message = `sync ${run.id} failed after ${seen.size} user(s): ${cause}. Fix the cause, then run syncConnection again (a sync only adds and updates; it is safe to repeat)`;
     logger.warn({ err: error }, 'sync failed');
     await sql

@@ -5,8 +5,8 @@
 // connection at once. One poller per connection across instances (ConnectionLocks).
 import { createHash } from 'node:crypto';
 import { loadConnectionView } from '../admin/connections.ts';
-import { connectorContext } from '../connectors/context.ts';
-import type { AnyConnector } from '../connectors/contract.ts';
+import { connectorContext, failureText } from '../connectors/context.ts';
+import type { AnyConnector, ConnectionView } from '../connectors/contract.ts';
 import { EngineError } from '../engine/errors.ts';
 import type { Hub } from '../hub.ts';
 import type { ConnectionLocks } from './locks.ts';
@@ -100,6 +100,7 @@ export class PullPoller {
     const sql = this.hub.db.sql;
     let connector: AnyConnector | undefined;
     let provider: string | undefined;
+    let current: ConnectionView | undefined;
     // Per-connection health for /metrics: a feed read that works, or fails (src/observability).
     const observe = (ok: boolean) => provider && this.hub.metrics.connectionRequest('pull', connectionId, provider, 'GET', ok ? 200 : 502);
     try {
@@ -110,7 +111,8 @@ export class PullPoller {
         if (!connector?.pull) return;
         provider = connection.provider;
         const { tokenHash: _t, ...view } = connection;
-        const page = await connector.pull(connection.cursor, connectorContext({ sql, logger: this.hub.logger }, view, { signal: this.signal }));
+        current = view;
+        const page = await connector.pull(connection.cursor, connectorContext({ sql, logger: this.hub.logger, outbound: this.hub.outbound.for(connector) }, view, { signal: this.signal }));
         // Nothing new (or a connection that does not read its feed): leave the connection as it is,
         // but a read that works again clears the error an earlier read recorded.
         if (!page.commands.length && page.cursor === connection.cursor) {
@@ -138,7 +140,7 @@ export class PullPoller {
     } catch (error) {
       if (this.stopped && this.signal.aborted) return;
       const name = connector?.displayName ?? 'the source';
-      const why = (error as Error).message;
+      const why = current ? failureText(error, connector, current, 3000) : (error as Error).message;
       const message =
         error instanceof EngineError && error.code === 'NOT_FOUND'
           ? `${FEED_ERROR_PREFIX}${name}'s feed stopped at the saved position: ${why}. Run syncConnection to import everything; the feed then resumes from the same position`

@@ -77,7 +77,7 @@ export { patch };
 /**
  * Every row an attack could create, change or delete, as one digest per table. Columns the hub
  * updates on any authenticated use (last_used_at, last_synced_at) are left out; the request log
- * is left out too (a refused request is recorded there on purpose).
+ * is compared on its own where it matters (test/abuse/auth-failure-throttle.test.ts).
  */
 const TABLES: Record<string, string[]> = {
   organization: [],

@@ -140,7 +140,7 @@ describe('syncConnection for Clerk', () => {
     await t.gqlOk(SYNC, { c: c.id });
     const { connection: done } = await follow(c.id);
     expect(done.sync.status).toBe('FAILED');
-    expect(done.sync.error).toMatch(/Clerk refused the secretKey while listing users \(HTTP 401: Invalid authentication \(authentication_invalid\); Clerk trace id trace_authentication_invalid\)\. Update the connection's secretKey/);
+    expect(done.sync.error).toMatch(/Clerk refused the secretKey while listing users \(HTTP 401, authentication_invalid: Invalid authentication; Clerk trace id trace_authentication_invalid\)\. Update the connection's secretKey/);
     expect(done.lastError).toBe(done.sync.error);
   });
 });

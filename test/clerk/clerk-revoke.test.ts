@@ -4,6 +4,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import clerk from '../../plugins/clerk/index.ts';
 import type { ConnectorContext, RevocationTarget } from '../../src/connectors/contract.ts';
+import { standInOutbound } from '../support/vendors/stand-in.ts';
 import { clerkSession, clerkUser } from './clerk-objects.ts';
 import { startClerkStandIn, type ClerkStandIn } from './clerk-stand-in.ts';
 
@@ -26,6 +27,7 @@ function ctx(config: Record<string, unknown> = {}): ConnectorContext<any> {
       config: { webhookSigningSecret: 'whsec_dGVzdA==', secretKey: SECRET_KEY, apiUrl: api.url, ...config },
     },
     logger: pino({ level: 'silent' }),
+    outbound: standInOutbound(clerk),
   };
 }
 

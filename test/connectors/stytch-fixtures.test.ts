@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConnectorContext } from '../../src/connectors/contract.ts';
 import stytchConnector from '../../plugins/stytch/index.ts';
 import type { StytchConfig } from '../../plugins/stytch/config.ts';
-import { startStandIn, type StandIn } from '../support/vendors/stand-in.ts';
+import { standInOutbound, startStandIn, type StandIn } from '../support/vendors/stand-in.ts';
 import { TEST_ORGANIZATION, TEST_PROJECT, signStytchDelivery, stytchFixture, svixSecret } from '../support/vendors/stytch.ts';
 
 const SECRET = svixSecret();
@@ -31,6 +31,7 @@ function ctx(known?: string[]): ConnectorContext<StytchConfig> {
       config: { webhookSigningSecret: SECRET, projectId: TEST_PROJECT, secret: 'secret-test-fixtures', stytchOrganizationId: TEST_ORGANIZATION, apiBaseUrl: api.url },
     },
     logger: pino({ level: 'silent' }),
+    outbound: standInOutbound(stytchConnector),
     ...(known ? { knownSourceIds: async () => known } : {}),
   };
 }

@@ -44,7 +44,7 @@ async function connect(extra: Partial<WorkosConfig> = {}) {
   const c = await createVendorConnection(t, 'workos', { webhookSecret: 'unused-here', apiKey: API_KEY, apiBaseUrl: api.url, apiMaxRetries: 0, ...extra });
   const view = await loadConnectionView({ sql: t.hub.db.sql, box: t.hub.box }, c.connectionId);
   const { tokenHash: _t, ...connection } = view!;
-  const ctx = connectorContext({ sql: t.hub.db.sql, logger: t.hub.logger }, connection) as ConnectorContext<WorkosConfig>;
+  const ctx = connectorContext({ sql: t.hub.db.sql, logger: t.hub.logger, outbound: t.hub.outbound.for(workosConnector) }, connection) as ConnectorContext<WorkosConfig>;
   const apply = (commands: Parameters<TestHub['hub']['engine']['execute']>[0]['commands'], deliveryId?: string) =>
     t.hub.engine.execute({ connectionId: c.connectionId, deliveryId, actor: { type: 'connection', connectionId: c.connectionId }, commands });
   return { ...c, ctx, apply };

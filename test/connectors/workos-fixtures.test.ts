@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConnectorContext } from '../../src/connectors/contract.ts';
 import workosConnector from '../../plugins/workos/index.ts';
 import type { WorkosConfig } from '../../plugins/workos/config.ts';
-import { startStandIn, type StandIn } from '../support/vendors/stand-in.ts';
+import { standInOutbound, startStandIn, type StandIn } from '../support/vendors/stand-in.ts';
 import { signWorkosDelivery, workosFixture } from '../support/vendors/workos.ts';
 
 const SECRET = 'fixture-secret';
@@ -25,6 +25,7 @@ function ctx(config: Partial<WorkosConfig> = {}, known: string[] = []): Connecto
   return {
     connection: { id: 'c', organizationId: 'o', provider: 'workos', name: 'w', status: 'ACTIVE', testMode: false, cursor: null, config: { webhookSecret: SECRET, apiKey: 'sk_test_fixtures', apiBaseUrl: api.url, apiMaxRetries: 0, ...config } },
     logger: pino({ level: 'silent' }),
+    outbound: standInOutbound(workosConnector),
     knownSourceIds: async (kind) => (kind === 'user' ? known : []),
   };
 }

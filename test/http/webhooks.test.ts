@@ -163,21 +163,20 @@ describe('answers', () => {
 });
 
 describe('request log', () => {
-  it('records every answer to a known connection, with the error text and never the body or signature', async () => {
+  it('records every answer to a known connection but a refused signature, with the error text and never the body or signature', async () => {
     const c = await templateConnection();
-    await c.send({ type: 'user.upserted', data: { id: 'u1', email: 'u1@hooks.test' } });
-    await c.send({}, { raw: 'not json' });
+    // A delivery whose signature does not verify is anyone's: not in the customer's log.
     const body = '{"type":"user.upserted"}';
     await fetch(c.webhookUrl!, { method: 'POST', headers: svixHeaders(randomWebhookSecret(), 'bad', body, { prefix: 'webhook' }), body });
-    const rows = (await logOf(c.id, 3)).sort((a, b) => a.status - b.status);
+    await c.send({ type: 'user.upserted', data: { id: 'u1', email: 'u1@hooks.test' } });
+    await c.send({}, { raw: 'not json' });
+    const rows = (await logOf(c.id, 2)).sort((a, b) => a.status - b.status);
     expect(rows.map((r) => [r.method, r.path, r.status, r.client])).toEqual([
       ['POST', `/webhooks/${c.id}`, 200, 'template'],
       ['POST', `/webhooks/${c.id}`, 400, 'template'],
-      ['POST', `/webhooks/${c.id}`, 401, 'template'],
     ]);
     expect(rows[0]!.error).toBeNull();
     expect(rows[1]!.error).toBe('the body is not JSON');
-    expect(rows[2]!.error).toContain('did not verify');
     expect(rows.every((r) => r.requestId.length > 0 && r.durationMs >= 0)).toBe(true);
     expect(JSON.stringify(rows.map(({ id: _id, ...r }) => r))).not.toContain(c.secret.slice(6));
   });

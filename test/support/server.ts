@@ -36,6 +36,13 @@ export async function startTestHub(options: { connectors?: AnyConnector[]; env?:
     ADMIN_API_KEY: adminKey,
     ENCRYPTION_KEY: randomBytes(32).toString('base64'),
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    // Vendor SDKs are pointed at stand-ins on 127.0.0.1: allowed as an operator would allow a
+    // proxy (a test that checks the defaults sets these to '').
+    OUTBOUND_ALLOW_PRIVATE_NETWORKS: 'true',
+    OUTBOUND_ALLOWED_HOSTS: '127.0.0.1',
+    // Every test talks from 127.0.0.1, and the abuse suite sends wrong credentials on purpose: the
+    // per-address throttle is tested where a test sets its own limit.
+    AUTH_FAILURES_PER_ADDRESS: '1000000',
     ...options.env,
   });
   const { hub } = await createHub(config, { db, connectors: options.connectors, logger: options.logger ?? createLogger(config.logLevel), sync: options.sync });

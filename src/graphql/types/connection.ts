@@ -5,7 +5,7 @@ import { builder } from '../builder.ts';
 import { assertOrganization, connectionOrganization } from '../access.ts';
 import { ConnectionStatusEnum, DeprovisionPolicyEnum } from './enums.ts';
 
-const services = (hub: Hub) => ({ sql: hub.db.sql, registry: hub.registry, box: hub.box });
+const services = (hub: Hub) => ({ sql: hub.db.sql, registry: hub.registry, box: hub.box, outbound: hub.outbound });
 
 export function connectionUrls(hub: Hub, connection: { id: string; provider: string }) {
   const connector = hub.registry.get(connection.provider);

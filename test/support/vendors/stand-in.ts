@@ -4,6 +4,18 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { createAdaptorServer } from '@hono/node-server';
 import type { Hono } from 'hono';
+import type { AnyConnector, OutboundHttp } from '../../../src/connectors/contract.ts';
+import { ConnectorOutbound } from '../../../src/connectors/outbound.ts';
+
+const standIns = new ConnectorOutbound({ allowPrivateNetworks: true, allowedHosts: ['127.0.0.1'] });
+
+/**
+ * ctx.outbound for a connector called directly (not through a hub): the hub's guard, configured
+ * as the test hub is (startTestHub) so the connector reaches stand-ins on 127.0.0.1.
+ */
+export function standInOutbound(connector: AnyConnector): OutboundHttp {
+  return standIns.for(connector);
+}
 
 export interface RecordedRequest {
   method: string;

@@ -13,6 +13,7 @@ import { LifecycleEngine } from './engine/engine.ts';
 import { createEventBus, EventStream } from './events/index.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { RequestLogRetention } from './maintenance/request-log-retention.ts';
+import { reportUserNameCollisions } from './maintenance/user-name-collisions.ts';
 import { HubMetrics } from './observability/metrics.ts';
 import { RevocationWorker } from './revocation/worker.ts';
 import { SecretBox } from './secrets/index.ts';
@@ -65,6 +66,7 @@ export async function createHub(config: Config, options: HubOptions = {}): Promi
   }
   const db = options.db ?? (await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, poolSize: config.databasePoolSize, pgliteSharedBuffersMb: config.pgliteSharedBuffersMb }));
   if (db.appliedMigrations.length) logger.info({ migrations: db.appliedMigrations }, 'applied database migrations');
+  await reportUserNameCollisions(db.sql, logger).catch((error: unknown) => logger.warn({ err: error }, 'could not read the recorded userName collisions'));
   const engine = new LifecycleEngine({
     sql: db.sql,
     revokesUpstream: registry.revokesUpstream,

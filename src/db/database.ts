@@ -18,6 +18,8 @@ export interface DatabaseOptions {
   pgliteSharedBuffersMb?: number;
   /** Apply pending migrations before returning (default true). */
   migrate?: boolean;
+  /** Where the migrations are (default prisma/migrations): a test of one opens a database as an older build left it. */
+  migrationsDir?: string;
   /** Start PGlite from a dump (PGlite.dumpDataDir) instead of an empty cluster: skips initdb. */
   loadDataDir?: Blob;
 }
@@ -96,7 +98,7 @@ async function finishOpening(
   migrationFactory: SqlMigrationAwareDriverAdapterFactory = adapterFactory,
 ): Promise<Database> {
   try {
-    const appliedMigrations = options.migrate === false ? [] : await applyMigrations(migrationFactory, sql);
+    const appliedMigrations = options.migrate === false ? [] : await applyMigrations(migrationFactory, sql, options.migrationsDir);
     const listeners = new Set<(sql: string) => void>();
     const notify = (text: string) => {
       for (const listener of listeners) listener(text);

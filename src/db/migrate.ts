@@ -50,8 +50,8 @@ export async function readMigrationList(dir = migrationsDir): Promise<MigrationL
  * (same checksums, none failed) is left alone without loading the schema engine: the engine's
  * WebAssembly stays resident once loaded (~30 MiB measured), and most starts have nothing to apply.
  */
-export async function applyMigrations(adapterFactory: SqlMigrationAwareDriverAdapterFactory, sql?: SqlExecutor): Promise<string[]> {
-  const migrationsList = await readMigrationList();
+export async function applyMigrations(adapterFactory: SqlMigrationAwareDriverAdapterFactory, sql?: SqlExecutor, dir = migrationsDir): Promise<string[]> {
+  const migrationsList = await readMigrationList(dir);
   if (sql && (await migrationsRecorded(sql, migrationsList))) return [];
   const schema = await readSchema();
   const result = await withSchemaEngine(adapterFactory, schema, (engine) =>

@@ -9,6 +9,7 @@
 import { isTransientDatabaseError, isUniqueViolation, prepared, type SqlClient, type SqlExecutor } from '../db/sql.ts';
 import { CommandValidationError, parseCommands, type LifecycleCommand } from './commands.ts';
 import { databaseUnavailable, EngineError } from './errors.ts';
+import { nameKey } from './name-key.ts';
 import { applyCommand, prefetch, type ApplyContext } from './transitions.ts';
 import type { CommandResult, Delivery, DeliveryOutcome, LifecycleEventRecord } from './types.ts';
 import { UnitOfWork, type ConnectionInfo, type OrganizationInfo } from './unit-of-work.ts';
@@ -346,16 +347,20 @@ function entityKeys(connectionId: string | undefined, commands: readonly Lifecyc
   const group = (ref: { sourceId: string } | { groupId: string }) => keys.add('sourceId' in ref ? `g:${scope}:${ref.sourceId}` : `g:${ref.groupId}`);
   for (const c of commands) {
     switch (c.type) {
-      case 'upsertUser':
+      case 'upsertUser': {
         keys.add(`u:${scope}:${c.sourceId}`);
         // Unique keys compete across users: two users claiming one userName must not race.
-        if (c.profile.userName) keys.add(`name:${scope}:${c.profile.userName.toLowerCase()}`);
+        const name = nameKey(c.profile.userName);
+        if (name) keys.add(`name:${scope}:${name}`);
         if (c.profile.externalId) keys.add(`ext:${scope}:${c.profile.externalId}`);
         break;
-      case 'upsertGroup':
+      }
+      case 'upsertGroup': {
         keys.add(`g:${scope}:${c.sourceId}`);
-        keys.add(`gname:${scope}:${c.displayName.toLowerCase()}`);
+        const name = nameKey(c.displayName);
+        if (name) keys.add(`gname:${scope}:${name}`);
         break;
+      }
       case 'deleteGroup':
         group(c.group);
         break;

@@ -19,7 +19,13 @@ export class EngineError extends Error {
   constructor(
     readonly code: EngineErrorCode,
     message: string,
-    readonly details: { field?: string; existingId?: string; retryAfterSeconds?: number } = {},
+    readonly details: {
+      field?: string;
+      existingId?: string;
+      retryAfterSeconds?: number;
+      /** INVALID_COMMAND refusing a value the source itself sent (not a connector's mistake): fixed at the source. */
+      sourceValue?: boolean;
+    } = {},
   ) {
     super(message);
     this.name = 'EngineError';

@@ -6,6 +6,7 @@ import type { AuditDraft } from './audit-log.ts';
 import type { GroupRef, LifecycleCommand, UserProfile, UserRef } from './commands.ts';
 import { EngineError } from './errors.ts';
 import { LINKED_DEPROVISION_REASON, personKeyOf, type LinkingSettings } from './identity-linking.ts';
+import { invisibleCharacterIn, nameKey, showName } from './name-key.ts';
 import { adminRole, computeRoles, ORG_WORKSPACE, sameRoles } from './roles.ts';
 import type { Actor, CommandResult, GroupRecord, MembershipRecord, UserRecord } from './types.ts';
 import type { ConnectionInfo, UnitOfWork } from './unit-of-work.ts';
@@ -32,7 +33,6 @@ const profileFields = [
 const isStale = (stored: Date | null, at: Date) => stored !== null && at.getTime() < stored.getTime();
 const laterOf = (a: Date | null, b: Date) => (a && a.getTime() > b.getTime() ? a : b);
 const same = (a: unknown, b: unknown) => canonicalJson(a) === canonicalJson(b);
-const lower = (s: string | null | undefined) => (s == null || s === '' ? null : s.toLowerCase());
 
 // Read with the batch's context (engine.ts).
 function linkingOf(ctx: ApplyContext): LinkingSettings {
@@ -69,7 +69,7 @@ export async function prefetch(uow: UnitOfWork, connection: ConnectionInfo | nul
     switch (c.type) {
       case 'upsertUser': {
         userSources.add(c.sourceId);
-        const name = lower(c.profile.userName);
+        const name = nameKey(c.profile.userName);
         if (name) nameKeys.add(name);
         if (c.profile.externalId) extKeys.add(c.profile.externalId);
         break;
@@ -86,7 +86,7 @@ export async function prefetch(uow: UnitOfWork, connection: ConnectionInfo | nul
         break;
       case 'upsertGroup': {
         groupSources.add(c.sourceId);
-        const name = lower(c.displayName);
+        const name = nameKey(c.displayName);
         if (name) groupNames.add(name);
         break;
       }
@@ -237,8 +237,9 @@ function applyProfile(ctx: ApplyContext, base: UserRecord, profile: UserProfile,
     if (given !== undefined || mode === 'replace') set(field, (given ?? null) as never);
   }
   if (profile.email === undefined && (profile.emails !== undefined || mode === 'replace')) next.email = primaryEmail(next.emails);
+  if (next.userName && next.userName !== base.userName) refuseInvisible(next.userName);
   const live = next.sourceDeletedAt === null;
-  next.userNameKey = live ? lower(next.userName) : null;
+  next.userNameKey = live ? nameKey(next.userName) : null;
   next.externalIdKey = live ? next.externalId || null : null;
   return next;
 }
@@ -247,11 +248,31 @@ function changedFields(before: UserRecord, after: UserRecord): string[] {
   return profileFields.filter((f) => !same(before[f], after[f]));
 }
 
-function checkUserKeys(ctx: ApplyContext, user: UserRecord) {
+// Only in a userName that is new or changed: a user stored with one before they were refused can
+// still be updated and deprovisioned (its source re-sends the name with every change).
+function refuseInvisible(userName: string) {
+  const found = invisibleCharacterIn(userName);
+  if (!found) return;
+  throw new EngineError(
+    'INVALID_COMMAND',
+    `userName ${showName(userName)} contains an invisible character (${found.codePoint} at position ${found.index}), which would make it look like another userName: remove it at the source`,
+    { field: 'userName', sourceValue: true },
+  );
+}
+
+/**
+ * Refuses a user whose userName or externalId key another live user of its connection holds.
+ * `before`: the stored user this is an update of. Its key may predate today's keys (a collision the
+ * migration that normalized them kept and reported, docs/operations.md): while its userName is
+ * unchanged it keeps that key until the normalized one is free, so its source can still update
+ * and deprovision it.
+ */
+function checkUserKeys(ctx: ApplyContext, user: UserRecord, before?: UserRecord) {
   const { uow } = ctx;
   if (user.userNameKey) {
     const holder = uow.userHoldingKey(user.connectionId, 'userNameKey', user.userNameKey, user.id);
-    if (holder) throw new EngineError('CONFLICT', `userName "${user.userName}" is already taken in this connection`, { field: 'userName', existingId: holder.sourceId });
+    if (holder && before?.userNameKey && before.userName === user.userName) user.userNameKey = before.userNameKey;
+    else if (holder) throw new EngineError('CONFLICT', `userName ${showName(user.userName ?? '')} is already taken in this connection`, { field: 'userName', existingId: holder.sourceId });
   }
   if (user.externalIdKey) {
     const holder = uow.userHoldingKey(user.connectionId, 'externalIdKey', user.externalIdKey, user.id);
@@ -469,9 +490,14 @@ async function upsertUser(ctx: ApplyContext, cmd: Cmd<'upsertUser'>): Promise<Co
   if (!profileFresh && !stateFresh) return { status: 'stale', user: existing };
 
   const base: UserRecord = resurrect ? { ...existing, sourceDeletedAt: null } : existing;
-  const profiled = profileFresh ? applyProfile(ctx, base, cmd.profile, cmd.mode) : { ...base, userNameKey: lower(base.userName), externalIdKey: base.externalId || null };
+  const profiled = profileFresh ? applyProfile(ctx, base, cmd.profile, cmd.mode) : { ...base, userNameKey: nameKey(base.userName), externalIdKey: base.externalId || null };
   if (deleted && !resurrect) Object.assign(profiled, { userNameKey: null, externalIdKey: null });
-  checkUserKeys(ctx, profiled);
+  // A key from before keys were normalized (checkUserKeys): whoever holds the normalized one is
+  // loaded, to be seen (prefetch loaded only the holder of the command's userName, if it had one).
+  if (profiled.userNameKey && existing.userNameKey && profiled.userNameKey !== existing.userNameKey && profiled.userName === existing.userName) {
+    await uow.loadUsers({ connectionId: connection.id, userNameKeys: [profiled.userNameKey] });
+  }
+  checkUserKeys(ctx, profiled, existing);
   const changed = changedFields(existing, profiled);
   const active = stateFresh ? (cmd.active ?? (resurrect ? true : undefined)) : undefined;
   const bookkeeping: Partial<UserRecord> = {
@@ -631,8 +657,11 @@ async function upsertGroup(ctx: ApplyContext, cmd: Cmd<'upsertGroup'>): Promise<
   if (!connection) throw new EngineError('INVALID_COMMAND', 'upsertGroup comes only from a connector delivery');
   const at = occurredAt(ctx, cmd);
   const existing = uow.groupBySource(connection.id, cmd.sourceId);
-  const nameKey = lower(cmd.displayName);
-  const nameHolder = cmd.uniqueName && nameKey ? uow.groupHoldingName(connection.id, nameKey, existing?.id) : undefined;
+  const displayNameKey = nameKey(cmd.displayName);
+  // Checked when the group takes a name it does not hold: two groups one name from before names
+  // were normalized (or case-folded) stay updatable.
+  const takesName = !existing || existing.deletedAt !== null || existing.displayNameKey !== displayNameKey;
+  const nameHolder = cmd.uniqueName && displayNameKey && takesName ? uow.groupHoldingName(connection.id, displayNameKey, existing?.id) : undefined;
 
   // Where the source keeps names unique, a source renaming groups out of order retries this until
   // the older holder of the name has been renamed (answered CONFLICT, not a constraint error).
@@ -643,7 +672,7 @@ async function upsertGroup(ctx: ApplyContext, cmd: Cmd<'upsertGroup'>): Promise<
     if (nameHolder) throw nameTaken();
     const group: GroupRecord = {
       id: newRecordId(ctx, cmd.id, (id) => uow.group(id)), organizationId: connection.organizationId, connectionId: connection.id, sourceId: cmd.sourceId,
-      externalId: cmd.externalId ?? null, displayName: cmd.displayName, displayNameKey: nameKey, sourceData: cmd.sourceData ?? {},
+      externalId: cmd.externalId ?? null, displayName: cmd.displayName, displayNameKey, sourceData: cmd.sourceData ?? {},
       deletedAt: null, sourceUpdatedAt: at, memberCount: 0, version: 1, createdAt: uow.now, updatedAt: uow.now,
     };
     uow.setGroup(group);
@@ -660,7 +689,7 @@ async function upsertGroup(ctx: ApplyContext, cmd: Cmd<'upsertGroup'>): Promise<
   if (nameHolder) throw nameTaken();
   const next = {
     displayName: cmd.displayName,
-    displayNameKey: nameKey,
+    displayNameKey,
     externalId: cmd.externalId === undefined ? existing.externalId : cmd.externalId,
     sourceData: cmd.sourceData ?? existing.sourceData,
     deletedAt: null,

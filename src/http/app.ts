@@ -9,6 +9,7 @@ import { requestError } from '../graphql/plugins/use-request-errors.ts';
 import { observabilityRoutes, observeRequests, requestIds } from '../observability/http.ts';
 import { auditRoutes } from './audit.ts';
 import { authFailureGuard } from './auth-failures.ts';
+import { closeWhenBodyUnread } from './unread-body.ts';
 import { handleWebhook } from './webhooks.ts';
 
 /** Bodies above this are refused with 413 before they are read (GraphQL and webhooks). */
@@ -142,6 +143,7 @@ function createConnectorHub(hub: Hub): ConnectorHub {
 
 export function createApp(hub: Hub, yoga: Yoga): Hono {
   const app = new Hono();
+  app.use(closeWhenBodyUnread());
   app.use(requestIds());
   app.use(observeRequests(hub));
 

@@ -7,6 +7,7 @@
 //   404  no connection at this URL                        fix the URL at the sender
 //   409  names something not here yet (reordered)        succeeds on a later retry
 //   422  the connector produced an invalid change         a connector bug; nothing changed
+//        or the source sent a value the hub refuses       fix it at the source; nothing changed
 //   503  paused, database busy or connector not loaded  retry after Retry-After
 // Every answer to a known connection but a 401 is also recorded in its request log (connection.requestLog).
 import type { Context } from 'hono';
@@ -102,6 +103,11 @@ function answerFor(error: unknown, displayName: string, hub: Hub, requestId: str
     if (error.code === 'NOT_FOUND' || error.code === 'CONFLICT' || error.code === 'PRECONDITION_FAILED') {
       // A delivery naming something not there yet (reordered): the sender's retry will apply it.
       return fail(409, error.code.toLowerCase(), `${error.message}; not applied now: it will be when the sender retries after the change it depends on has arrived`);
+    }
+    // Understood, and refused for what it says (RFC 9110 §15.5.21): the sender's retries fail alike
+    // until the value is changed at the source, whose next change of the record is then applied.
+    if (error.details.sourceValue) {
+      return fail(422, 'invalid_value', `${displayName} sent a value the hub refuses: ${error.message}; nothing was applied`);
     }
     return fail(422, error.code.toLowerCase(), `the ${displayName} connector produced a change the hub refuses (${error.message}); nothing was applied. This is a connector bug: report it with this delivery`);
   }

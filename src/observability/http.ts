@@ -61,9 +61,10 @@ export function observabilityRoutes(app: Hono, hub: Hub) {
   app.get('/readyz', async (c) => {
     const readiness = await checkReadiness(hub);
     c.header('Cache-Control', 'no-store');
-    if (readiness.ready) return c.json({ status: 'ready', checks: readiness.checks });
+    const degraded = readiness.degraded.length ? { degraded: readiness.degraded } : {};
+    if (readiness.ready) return c.json({ status: degraded.degraded ? 'degraded' : 'ready', ...degraded, checks: readiness.checks });
     c.header('Retry-After', '5');
-    return c.json({ status: 'unready', down: readiness.down, checks: readiness.checks }, 503);
+    return c.json({ status: 'unready', down: readiness.down, ...degraded, checks: readiness.checks }, 503);
   });
 
   app.get('/metrics', async (c) => {

@@ -1,5 +1,12 @@
-// GET /readyz: may this instance take traffic? The database answers, every migration shipped with
-// this build is recorded as finished, and Redis answers when REDIS_URL is configured.
+// GET /readyz: may this instance take traffic? It may when the database answers and every
+// migration shipped with this build is recorded as finished.
+//
+// Redis (REDIS_URL) is checked and reported, but does not make an instance unready: while it is
+// down each instance still serves every request, and its subscriptions read the database instead
+// of waiting for notifications (every second, EVENTS_POLL_INTERVAL_MS otherwise). Redis is shared,
+// so its outage would make every instance unready at once and take the whole service out of the
+// load balancer's rotation for a dependency none of them needs to serve. It is a degraded state:
+// in the body (`status: "degraded"`) and in the event_bus_healthy gauge.
 import { readdir } from 'node:fs/promises';
 import { migrationsDir } from '../db/migrate.ts';
 import { RedisEventBus } from '../events/redis-bus.ts';
@@ -12,10 +19,15 @@ export type CheckResult = { status: 'ok' } | { status: 'down'; error: string } |
 
 export interface Readiness {
   ready: boolean;
-  /** Names of the checks that failed. */
+  /** Failed checks this instance cannot serve without (the database, migrations). */
   down: string[];
+  /** Failed checks it serves without, in a degraded way (Redis). */
+  degraded: string[];
   checks: Record<string, CheckResult>;
 }
+
+/** Checks whose failure leaves the instance serving: reported, not counted against readiness. */
+const DEGRADING = new Set(['redis']);
 
 let shipped: Promise<string[]> | null = null;
 /** The migrations of this build (prisma/migrations), read once. */
@@ -50,8 +62,9 @@ export async function checkReadiness(hub: Hub): Promise<Readiness> {
   if (redis) {
     checks.redis = redisResult.status === 'fulfilled' ? { status: 'ok' } : { status: 'down', error: describe(redisResult.reason) };
   }
-  const down = Object.entries(checks).filter(([, c]) => c.status !== 'ok').map(([name]) => name);
-  return { ready: down.length === 0, down, checks };
+  const failed = Object.entries(checks).filter(([, c]) => c.status !== 'ok').map(([name]) => name);
+  const down = failed.filter((name) => !DEGRADING.has(name));
+  return { ready: down.length === 0, down, degraded: failed.filter((name) => DEGRADING.has(name)), checks };
 }
 
 async function within<T>(ms: number, what: string, run: () => Promise<T>): Promise<T> {

@@ -1,38 +1,16 @@
 // Migrations on a fresh database: applied at open, recorded in _prisma_migrations the way
 // `prisma migrate deploy` records them (so both tools agree), and not applied twice.
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import pg from 'pg';
-import { describe, expect, inject, it } from 'vitest';
-import { openDatabase, type Database } from '../../src/db/database.ts';
+import { describe, expect, it } from 'vitest';
 import { migrationsDir, migrationsRecorded, readMigrationList } from '../../src/db/migrate.ts';
-import { withDatabase } from '../support/global-setup.ts';
+import { freshDatabase } from '../support/db.ts';
 
 const committed = readdirSync(migrationsDir, { withFileTypes: true })
   .filter((e) => e.isDirectory())
   .map((e) => e.name)
   .sort();
-
-async function freshDatabase(): Promise<{ open: (options?: { migrate?: boolean }) => Promise<Database>; cleanup: () => Promise<void> }> {
-  const adminUrl = inject('postgresAdminUrl');
-  if (adminUrl) {
-    const name = `lh_fresh_${randomBytes(5).toString('hex')}`;
-    const admin = new pg.Client({ connectionString: adminUrl });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${name}`);
-    return {
-      open: (options) => openDatabase({ url: withDatabase(adminUrl, name), poolSize: 2, ...options }),
-      cleanup: async () => {
-        await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-        await admin.end();
-      },
-    };
-  }
-  const dir = mkdtempSync(join(tmpdir(), 'lh-fresh-'));
-  return { open: (options) => openDatabase({ dataDir: dir, ...options }), cleanup: async () => rmSync(dir, { recursive: true, force: true }) };
-}
 
 describe('migrations on a fresh database', () => {
   it('applies every committed migration once and records each as prisma migrate does', async () => {

@@ -1,6 +1,7 @@
 // GET /healthz and /readyz over real HTTP on a real hub: ready when the database answers and every
 // shipped migration is recorded as finished; unready (503, Retry-After, what is down) when the
-// database goes away, a migration is missing, or the configured Redis does not answer.
+// database goes away or a migration is missing; degraded but ready (200) when the configured Redis
+// does not answer, since the instance still serves everything.
 import { createServer } from 'node:net';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -86,7 +87,7 @@ describe('the database becomes unreachable', () => {
 });
 
 describe('Redis is configured but does not answer', () => {
-  it('turns /readyz unready with redis named', async () => {
+  it('keeps /readyz ready (200) and says degraded, with redis named, while requests are served', async () => {
     // A port that was free a moment ago: nothing listens there.
     const port = await new Promise<number>((resolve) => {
       const s = createServer().listen(0, '127.0.0.1', () => {
@@ -97,11 +98,19 @@ describe('Redis is configured but does not answer', () => {
     const t = await startTestHub({ env: { REDIS_URL: `redis://127.0.0.1:${port}` } });
     try {
       const ready = await readyz(t.url);
-      expect(ready.status).toBe(503);
-      expect(ready.body.down).toEqual(['redis']);
-      expect(ready.body.checks.database).toEqual({ status: 'ok' });
-      expect(ready.body.checks.redis.status).toBe('down');
+      expect(ready.status).toBe(200);
+      expect(ready.retryAfter).toBeNull();
+      expect(ready.body).toEqual({
+        status: 'degraded',
+        degraded: ['redis'],
+        checks: { database: { status: 'ok' }, migrations: { status: 'ok' }, redis: { status: 'down', error: expect.any(String) } },
+      });
       expect((await fetch(`${t.url}/healthz`)).status).toBe(200);
+      // It serves: an API request goes through, and the gauge says notifications do not flow.
+      const api = await t.gql('{ organizations { id } }');
+      expect([api.status, api.errors]).toEqual([200, undefined]);
+      const metrics = await (await fetch(`${t.url}/metrics`)).text();
+      expect(metrics).toMatch(/^lifecycle_hub_event_bus_healthy 0$/m);
     } finally {
       await t.close();
     }

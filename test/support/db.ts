@@ -1,8 +1,10 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pg from 'pg';
 import { inject } from 'vitest';
-import { openDatabase, type Database } from '../../src/db/database.ts';
+import { openDatabase, type Database, type DatabaseOptions } from '../../src/db/database.ts';
 import { withDatabase } from './global-setup.ts';
 
 export const onPostgres = () => !!inject('postgresAdminUrl');
@@ -28,4 +30,27 @@ export async function createTestDatabaseUrl(): Promise<string | undefined> {
     await admin.end();
   }
   return withDatabase(adminUrl, name);
+}
+
+/**
+ * An empty database of this run's kind, not cloned from the migrated template (a new PostgreSQL
+ * database, or PGlite in a temporary directory), which a test opens, closes and opens again.
+ */
+export async function freshDatabase(): Promise<{ open: (options?: Pick<DatabaseOptions, 'migrate' | 'migrationsDir'>) => Promise<Database>; cleanup: () => Promise<void> }> {
+  const adminUrl = inject('postgresAdminUrl');
+  if (adminUrl) {
+    const name = `lh_fresh_${randomBytes(5).toString('hex')}`;
+    const admin = new pg.Client({ connectionString: adminUrl });
+    await admin.connect();
+    await admin.query(`CREATE DATABASE ${name}`);
+    return {
+      open: (options) => openDatabase({ url: withDatabase(adminUrl, name), poolSize: 2, ...options }),
+      cleanup: async () => {
+        await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+        await admin.end();
+      },
+    };
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'lh-fresh-'));
+  return { open: (options) => openDatabase({ dataDir: dir, ...options }), cleanup: async () => rmSync(dir, { recursive: true, force: true }) };
 }

@@ -3,6 +3,7 @@
 // (userName eq, externalId eq, id eq, displayName eq); everything else in the schemas is still
 // filterable through the stored SCIM resource (source_data JSONB). Values are always bound as
 // parameters; attribute names only ever come from the schema definitions.
+import { foldName, nameKey } from '../../../src/engine/name-key.ts';
 import { invalidFilter } from '../errors/index.ts';
 import { resolveAttribute, type ResourceKind, type ResolvedAttribute } from '../schemas/attributes.ts';
 import type { AttributeDef } from '../schemas/definitions.ts';
@@ -20,7 +21,15 @@ export class SqlParams {
 type ScalarType = 'string' | 'boolean' | 'dateTime' | 'uuid' | 'number';
 
 type Source =
-  | { kind: 'scalar'; sql: string; type: ScalarType; caseExact: boolean; indexedEq?: (param: string) => string }
+  | {
+      kind: 'scalar';
+      sql: string;
+      type: ScalarType;
+      caseExact: boolean;
+      indexedEq?: (param: string) => string;
+      /** A column of keys (src/engine/name-key.ts): the value is turned into one and compared as is. */
+      keyed?: true;
+    }
   /** A JSONB array of objects; `element` resolves a sub-attribute of one element (alias given). */
   | { kind: 'array'; sql: string; element: (alias: string, sub: string) => Source; defaultSub: string }
   /** Group membership rows (members.value). */
@@ -79,6 +88,9 @@ function sourceOf(ctx: Context, resolved: ResolvedAttribute, path: string): Sour
   const a = ctx.alias;
   const { canonical, attribute, subAttribute } = resolved;
   const str = (sql: string, caseExact: boolean, indexedEq?: (p: string) => string): Source => ({ kind: 'scalar', sql, type: 'string', caseExact, indexedEq });
+  // userName and Group displayName: their keys, which make the names the engine holds for one the same
+  // ones a filter finds (case, Unicode form, invisible characters and, for eq, surrounding spaces).
+  const keys = (sql: string): Source => ({ kind: 'scalar', sql, type: 'string', caseExact: true, keyed: true });
   if (canonical === 'id') return { kind: 'scalar', sql: `${a}.id`, type: 'uuid', caseExact: true };
   if (canonical === 'externalId') return str(`${a}.external_id`, true, ctx.kind === 'User' ? (p) => `${a}.external_id_key = ${p}` : undefined);
   if (canonical === 'meta.created') return { kind: 'scalar', sql: `${a}.created_at`, type: 'dateTime', caseExact: true };
@@ -87,7 +99,7 @@ function sourceOf(ctx: Context, resolved: ResolvedAttribute, path: string): Sour
   if (ctx.kind === 'User') {
     switch (canonical) {
       case 'userName':
-        return str(`${a}.user_name`, false, (p) => `${a}.user_name_key = lower(${p})`);
+        return keys(`${a}.user_name_key`);
       case 'name.givenName':
         return str(`${a}.given_name`, false);
       case 'name.familyName':
@@ -120,7 +132,7 @@ function sourceOf(ctx: Context, resolved: ResolvedAttribute, path: string): Sour
   } else {
     switch (canonical) {
       case 'displayName':
-        return str(`${a}.display_name`, false, (p) => `${a}.display_name_key = lower(${p})`);
+        return keys(`${a}.display_name_key`);
       case 'members':
       case 'members.value':
         return { kind: 'members', groupSql: `${a}.id` };
@@ -184,7 +196,8 @@ function compareScalar(ctx: Context, source: Extract<Source, { kind: 'scalar' }>
       return compareScalar(ctx, { kind: 'scalar', sql: `${x}::text`, type: 'string', caseExact: false }, op, text, path);
     }
     case 'string': {
-      const text = asText(value);
+      // A name's key for eq, ne and the orderings; for co, sw and ew its folded, untrimmed form.
+      const text = !source.keyed ? asText(value) : ['co', 'sw', 'ew'].includes(op) ? foldName(asText(value)) : (nameKey(asText(value)) ?? '');
       if (op === 'eq' && source.indexedEq) return source.indexedEq(p.add(text));
       const ci = !source.caseExact;
       const lhs = ci ? `lower(${x})` : x;

@@ -103,6 +103,11 @@ export function normalizeUser(input: unknown): NormalizedUser {
   const custom: Json = {};
 
   const putCore = (def: AttributeDef, value: unknown, path: string) => {
+    // Other string attributes sent as numbers or booleans are taken as their text (normalizeAttribute).
+    // Not the name a user is unique by: a number's text is not always what was meant (1e3 is "1000").
+    if (def.name === 'userName' && typeof value !== 'string') {
+      throw invalidValue(`userName must be a string, not ${Array.isArray(value) ? 'an array' : typeof value === 'object' ? 'an object' : JSON.stringify(value)}`);
+    }
     core[def.name] = normalizeAttribute(def, value, path);
   };
   const putEnterprise = (key: string, value: unknown, overwrite: boolean) => {

@@ -54,7 +54,7 @@ export const userSchema: SchemaDef = {
   name: 'User',
   description: 'User Account',
   attributes: [
-    str('userName', 'Unique identifier for the User, typically used by the user to directly authenticate to the service provider. Unique per connection, compared case-insensitively.', { required: true, uniqueness: 'server' }),
+    str('userName', 'Unique identifier for the User, typically used by the user to directly authenticate to the service provider. Unique per connection, compared regardless of case, Unicode form and surrounding spaces; invisible characters are refused.', { required: true, uniqueness: 'server' }),
     {
       name: 'name',
       type: 'complex',
@@ -133,7 +133,7 @@ export const groupSchema: SchemaDef = {
   name: 'Group',
   description: 'Group',
   attributes: [
-    str('displayName', 'A human-readable name for the Group. Unique per connection, compared case-insensitively.', { required: true, uniqueness: 'server' }),
+    str('displayName', 'A human-readable name for the Group. Unique per connection, compared regardless of case, Unicode form, surrounding spaces and invisible characters.', { required: true, uniqueness: 'server' }),
     {
       name: 'members',
       type: 'complex',

@@ -1,5 +1,5 @@
 // Prisma CLI configuration. The server itself never needs the CLI: it migrates with the wasm schema
-// engine (src/db/migrate.ts). With DATABASE_URL set, `npx prisma migrate deploy` and `migrate status`
+// engine (src/storage/migrate.ts). With DATABASE_URL set, `npx prisma migrate deploy` and `migrate status`
 // read the same _prisma_migrations table and agree with it.
 import { defineConfig } from 'prisma/config';
 

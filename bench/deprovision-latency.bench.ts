@@ -16,8 +16,8 @@ import { createClient } from 'graphql-ws';
 // the 2 cores with the hub, and fetch's own CPU would sit inside every measured latency.
 import { request } from 'undici';
 import WebSocket from 'ws';
-import { spawnHubProcess, type HubProcess } from '../scripts/hub-process.ts';
-import type { SeededOrganization } from '../scripts/serve-hub.ts';
+import { spawnHubProcess, type HubProcess } from '../test/support/hub-process.ts';
+import type { SeededOrganization } from '../test/support/serve-hub.ts';
 import { benchDatabase, serverArgs } from './support.ts';
 import { BenchAborted, checkTime, summarize, type Benchmark } from './types.ts';
 import { DEPROVISION_SUBSCRIPTION, openMany, openRawSubscriber } from './ws-load.ts';

@@ -1,11 +1,11 @@
 // In-process baseline: the lifecycle engine alone (no HTTP), 8 concurrent writers provisioning
 // users. Shows what group commit buys before any protocol cost is added.
 import { randomBytes } from 'node:crypto';
-import { createConnection } from '../src/admin/connections.ts';
-import { createOrganization } from '../src/admin/organizations.ts';
+import { createConnection } from '../src/tenancy/connections.ts';
+import { createOrganization } from '../src/tenancy/organizations.ts';
 import { defineConnector } from '../src/connectors/contract.ts';
 import { ConnectorRegistry } from '../src/connectors/registry.ts';
-import { openDatabase } from '../src/db/database.ts';
+import { openDatabase } from '../src/storage/database.ts';
 import { LifecycleEngine } from '../src/engine/engine.ts';
 import { SecretBox } from '../src/secrets/index.ts';
 import { mkdtempSync, rmSync } from 'node:fs';

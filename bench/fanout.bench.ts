@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawnHubProcess } from '../scripts/hub-process.ts';
+import { spawnHubProcess } from '../test/support/hub-process.ts';
 import { benchDatabase, serverArgs } from './support.ts';
 import { BenchAborted, checkTime, percentile, type Benchmark } from './types.ts';
 import { DEPROVISION_SUBSCRIPTION, openMany, openRawSubscriber } from './ws-load.ts';

@@ -11,11 +11,11 @@
 import { randomBytes } from 'node:crypto';
 import { v7 as uuidv7 } from 'uuid';
 import { builtinConnectors } from '../plugins/index.ts';
-import { createApiKey } from '../src/admin/api-keys.ts';
-import { createConnection } from '../src/admin/connections.ts';
-import { createOrganization } from '../src/admin/organizations.ts';
+import { createApiKey } from '../src/tenancy/api-keys.ts';
+import { createConnection } from '../src/tenancy/connections.ts';
+import { createOrganization } from '../src/tenancy/organizations.ts';
 import { ConnectorRegistry } from '../src/connectors/registry.ts';
-import type { Database } from '../src/db/database.ts';
+import type { Database } from '../src/storage/database.ts';
 import { LifecycleEngine } from '../src/engine/engine.ts';
 import { computeRoles } from '../src/engine/roles.ts';
 import { SecretBox } from '../src/secrets/index.ts';

@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import pg from 'pg';
-export { freePort } from '../scripts/free-port.ts';
+export { freePort } from '../test/support/free-port.ts';
 
 
 /**

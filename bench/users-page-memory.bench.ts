@@ -2,7 +2,7 @@
 //
 // Setup: a fresh database seeded with one organization of 100,000 SCIM users, 100 groups, two
 // memberships per user and group → role mappings (bench/seed-directory.ts), then a hub in its own
-// process (scripts/serve-hub.ts with BENCH_STATS=1, which counts every SQL statement it sends).
+// process (test/support/serve-hub.ts with BENCH_STATS=1, which counts every SQL statement it sends).
 //
 // Users page: this process sends, one at a time over one HTTP keep-alive connection (undici), the query a SaaS admin
 // screen sends, `organization(id) { users(first: 100, after) { … groups { id displayName } roles } }`,
@@ -17,9 +17,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openDatabase } from '../src/db/database.ts';
+import { openDatabase } from '../src/storage/database.ts';
 import { Client } from 'undici';
-import { spawnHubProcess } from '../scripts/hub-process.ts';
+import { spawnHubProcess } from '../test/support/hub-process.ts';
 import { seedLargeDirectory } from './seed-directory.ts';
 import { benchDatabase, processMemoryMiB, serverArgs } from './support.ts';
 import { BenchAborted, checkTime, summarize, type Benchmark } from './types.ts';
@@ -73,7 +73,7 @@ export const usersPageAndMemory: Benchmark = {
       }, { nodeArgs: serverArgs() });
       const atStart = processMemoryMiB(hub.pid);
       const statsUrl = hub.statsUrl!;
-      // The hub's own counters (scripts/serve-hub.ts): statements sent, the last ones, its memory.
+      // The hub's own counters (test/support/serve-hub.ts): statements sent, the last ones, its memory.
       const stats = async () => (await (await fetch(statsUrl)).json()) as { statements: number; recent: string[]; memory: NodeJS.MemoryUsage };
       const statements = async () => (await stats()).statements;
       // One keep-alive connection through undici's Client (fetch adds its own CPU to every timed

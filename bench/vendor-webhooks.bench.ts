@@ -1,4 +1,4 @@
-// Vendor webhooks end to end: a hub in its own process (src/main.ts) receives signed WorkOS and
+// Vendor webhooks end to end: a hub in its own process (src/hub/main.ts) receives signed WorkOS and
 // Stytch deliveries over HTTP from this process, 16 at a time — signature verification by the
 // vendor's SDK/library, translation, and the engine's commit. Three runs: WorkOS joiners
 // (dsync.user.created), Stytch joiners (scim.member.create), WorkOS leavers (dsync.user.deleted:

@@ -9,8 +9,8 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
-import { migrationsDir, readMigrationList, readSchema } from '../src/db/migrate.ts';
-import { schemaFilters, withSchemaEngine } from '../src/db/schema-engine.ts';
+import { migrationsDir, readMigrationList, readSchema } from '../src/storage/migrate.ts';
+import { schemaFilters, withSchemaEngine } from '../src/storage/schema-engine.ts';
 
 export async function pendingSchemaChanges(): Promise<string> {
   const schema = await readSchema();

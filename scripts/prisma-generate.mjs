@@ -3,7 +3,7 @@
 // The Prisma CLI downloads its native schema engine before every command, even `generate`, which
 // does not use it. Where that download is impossible (offline machines, locked-down CI) pointing
 // PRISMA_SCHEMA_ENGINE_BINARY at any existing file skips it; the Rust-free `prisma-client`
-// generator then runs normally. Migrations never need the binary: see src/db/migrate.ts.
+// generator then runs normally. Migrations never need the binary: see src/storage/migrate.ts.
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { delimiter, dirname, join } from 'node:path';

@@ -2,10 +2,7 @@
 // memberships), drift confirmation, and upstream revocation.
 import { createClerkClient, type ClerkClient } from '@clerk/backend';
 import { isClerkAPIResponseError } from '@clerk/backend/errors';
-import type { BackfillPage, ConnectorContext, RevocationTarget } from '../../src/connectors/contract.ts';
-import type { LifecycleCommandInput } from '../../src/engine/commands.ts';
-import { refusalIn } from '../../src/outbound/index.ts';
-import { safeLine, summarizeUpstream } from '../../src/outbound/summary.ts';
+import { refusalIn, safeLine, summarizeUpstream, type BackfillPage, type ConnectorContext, type LifecycleCommandInput, type RevocationTarget } from 'lifecycle-hub/connector';
 import { ClerkMembership, ClerkOrganization, ClerkUser, organizationGroupId, organizationGroups, roleGroupId, upsertUser, type ClerkOptions } from './translate.ts';
 
 export interface ClerkConfig extends ClerkOptions {
@@ -48,7 +45,7 @@ export function clerkFailure(error: unknown, doing: string, config: ClerkConfig)
 /** One Backend API call: through the hub's outbound guard (@clerk/backend only uses the global fetch). */
 async function call<T>(ctx: ConnectorContext<ClerkConfig>, doing: string, fn: () => Promise<T>): Promise<T> {
   try {
-    return await ctx.outbound.run(fn);
+    return await ctx.outbound.run(fn, { signal: ctx.signal });
   } catch (error) {
     throw clerkFailure(error, doing, ctx.connection.config);
   }
@@ -122,7 +119,7 @@ export async function revoke(target: RevocationTarget, ctx: ConnectorContext<Cle
   const clerk = clerkClient(config);
   const revokeSession = async (sessionId: string) => {
     try {
-      await ctx.outbound.run(() => clerk.sessions.revokeSession(sessionId));
+      await ctx.outbound.run(() => clerk.sessions.revokeSession(sessionId), { signal: ctx.signal });
     } catch (error) {
       if (isClerkAPIResponseError(error) && error.status === 404) {
         ctx.logger.info({ sessionId }, 'Clerk no longer has this session: nothing to revoke');
@@ -131,7 +128,7 @@ export async function revoke(target: RevocationTarget, ctx: ConnectorContext<Cle
       // Refused for another reason: a session that already ended (signed out, expired, banned)
       // is as good as revoked; only an active one is worth a retry.
       if (isClerkAPIResponseError(error) && error.status !== undefined && error.status >= 400 && error.status < 500 && ![401, 403, 429].includes(error.status)) {
-        const current = await ctx.outbound.run(() => clerk.sessions.getSession(sessionId)).catch(() => null);
+        const current = await ctx.outbound.run(() => clerk.sessions.getSession(sessionId), { signal: ctx.signal }).catch(() => null);
         if (current && current.status !== 'active') {
           ctx.logger.info({ sessionId, status: current.status }, 'the Clerk session has already ended');
           return;

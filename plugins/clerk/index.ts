@@ -3,8 +3,7 @@
 import { verifyWebhook } from '@clerk/backend/webhooks';
 import { Webhook } from 'svix';
 import { z } from 'zod';
-import { defineConnector, PayloadError, VerificationError, type InboundResult } from '../../src/connectors/contract.ts';
-import type { LifecycleCommandInput } from '../../src/engine/commands.ts';
+import { defineConnector, parseWebhookJson, PayloadError, VerificationError, type InboundResult, type LifecycleCommandInput } from 'lifecycle-hub/connector';
 import { apiBaseUrl } from '../shared/api-base-url.ts';
 import { backfill, CLERK_API_HOSTS, revoke, stillExists, type ClerkConfig } from './api.ts';
 import {
@@ -65,6 +64,8 @@ export default defineConnector({
       );
     }
     if (!svixId) throw new VerificationError('svix-id header missing');
+    // verifyWebhook parsed the body with JSON.parse: the bytes are parsed again the hub's way.
+    event = parseWebhookJson(request.rawBody) as typeof event;
     const options = ctx.connection.config as ClerkConfig;
     const at = eventTime(event.timestamp);
     const type = event.type;

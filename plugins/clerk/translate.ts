@@ -11,7 +11,7 @@
 //   too ("Northwind (northwind) · Admin"), so an administrator maps roles the way they map any
 //   group: setGroupMapping on the role group. The default roles' groups always exist.
 import { z } from 'zod';
-import type { LifecycleCommandInput } from '../../src/engine/commands.ts';
+import type { LifecycleCommandInput } from 'lifecycle-hub/connector';
 
 const EmailAddress = z.object({
   id: z.string(),

@@ -10,10 +10,9 @@
 // OneLogin's bare trailing "?", and resource names in any case.
 import { randomUUID } from 'node:crypto';
 import { Hono, type Context } from 'hono';
-import type { ConnectionView, ConnectorHub } from '../../src/connectors/contract.ts';
+import { knownError, type ConnectionView, type ConnectorHub } from 'lifecycle-hub/connector';
 import { scimConfigSchema } from './config.ts';
-import { isTransientDatabaseError } from '../../src/db/sql.ts';
-import { databaseUnavailable, ScimError } from './errors/index.ts';
+import { fromHubError, ScimError } from './errors/index.ts';
 import { readJsonBody } from './http/body.ts';
 import { detectClient } from './http/client.ts';
 import { redactedPath } from './http/log.ts';
@@ -131,6 +130,7 @@ export function createScimApp(hub: ConnectorHub): Hono {
       const req: ScimRequest = {
         hub,
         connection,
+        directory: hub.directory(connection),
         settings,
         baseUrl: `${hub.publicUrl}${prefix}`,
         method,
@@ -141,8 +141,10 @@ export function createScimApp(hub: ConnectorHub): Hono {
       response = await dispatch(req, segments);
     } catch (error) {
       // A database that is down or restarting (connection refused or lost): reads outside the engine
-      // (token check, uniqueness lookups, GETs) fail with the driver's error; the IdP should retry.
-      const scim = error instanceof ScimError ? error : isTransientDatabaseError(error) ? databaseUnavailable() : null;
+      // (token check, uniqueness lookups, GETs) fail with the driver's error, which knownError() calls
+      // UNAVAILABLE (503 + Retry-After): the IdP should retry.
+      const known = error instanceof ScimError ? null : knownError(error);
+      const scim = error instanceof ScimError ? error : known ? fromHubError(known) : null;
       if (!scim) hub.logger.error({ err: error, requestId, connectionId, method, path: url.pathname }, 'SCIM request failed');
       const answer = scim ?? new ScimError(500, undefined, `the request could not be processed (request id ${requestId}); retrying is safe`);
       response = { status: answer.status, body: answer.body(), headers: answer.headers };

@@ -1,6 +1,6 @@
 // The SCIM 2.0 connector: the endpoints Okta, Microsoft Entra ID, Google Workspace, OneLogin,
 // JumpCloud (and any RFC 7644 client) provision into. See README.md beside this file.
-import { defineConnector } from '../../src/connectors/contract.ts';
+import { defineConnector } from 'lifecycle-hub/connector';
 import { BASE_PATH, createScimApp } from './app.ts';
 import { scimConfigSchema } from './config.ts';
 

@@ -3,9 +3,7 @@
 import { createHash } from 'node:crypto';
 import { B2BClient, StytchError } from 'stytch';
 import { z } from 'zod';
-import type { OutboundHttp } from '../../src/connectors/contract.ts';
-import { refusalIn } from '../../src/outbound/index.ts';
-import { summarizeUpstream } from '../../src/outbound/summary.ts';
+import { refusalIn, summarizeUpstream, type OutboundHttp } from 'lifecycle-hub/connector';
 import { apiBaseUrl } from '../shared/api-base-url.ts';
 
 /** Stytch's API hosts: live projects use api.stytch.com, test projects test.stytch.com (Stytch's docs, the SDK's envs). */

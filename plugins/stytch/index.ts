@@ -2,8 +2,7 @@
 // and sessions.revoke for revocation through the `stytch` SDK. See README.md beside this file.
 import { StytchError } from 'stytch';
 import { Webhook } from 'svix';
-import { PayloadError, VerificationError, defineConnector, type BackfillPage, type ConnectorContext } from '../../src/connectors/contract.ts';
-import type { LifecycleCommandInput } from '../../src/engine/commands.ts';
+import { defineConnector, PayloadError, VerificationError, type BackfillPage, type ConnectorContext, type LifecycleCommandInput } from 'lifecycle-hub/connector';
 import { STYTCH_API_HOSTS, stytchClient, stytchConfigSchema, stytchFailure, type StytchConfig } from './config.ts';
 import { StytchPayloadError, eventFromWebhookBody, memberSchema, type StytchEvent, type StytchMember } from './payloads.ts';
 import { SEARCH_STATUSES, memberCommands, memberGroups, translateEvent } from './translate.ts';
@@ -21,7 +20,7 @@ function apiMember(raw: unknown): StytchMember {
 /** One API call through the hub's outbound guard, its failure summarized (stytchFailure). */
 async function call<T>(ctx: ConnectorContext<StytchConfig>, doing: string, fn: () => Promise<T>): Promise<T> {
   try {
-    return await ctx.outbound.run(fn);
+    return await ctx.outbound.run(fn, { signal: ctx.signal });
   } catch (error) {
     throw stytchFailure(error, doing, ctx.connection.config);
   }
@@ -155,7 +154,7 @@ export const stytchConnector = defineConnector({
     const stytch = stytchClient(ctx.connection.config, ctx.outbound);
     const request = target.type === 'session' ? { member_session_id: target.externalRef } : { member_id: target.user.sourceId };
     try {
-      await ctx.outbound.run(() => stytch.sessions.revoke(request));
+      await ctx.outbound.run(() => stytch.sessions.revoke(request), { signal: ctx.signal });
     } catch (error) {
       // Already gone at Stytch is what was asked for.
       if (error instanceof StytchError && error.status_code === 404) {

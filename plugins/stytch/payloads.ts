@@ -6,6 +6,7 @@
 // from `idp_group` (SCIMGroup: group_id, group_name, organization_id, connection_id) or the envelope
 // `id`, the member from a top-level `member_id` — see test/fixtures/stytch/README.md.
 import { z } from 'zod';
+import { parseWebhookJson } from 'lifecycle-hub/connector';
 
 const timestamp = z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'must be an ISO 8601 timestamp');
 const text = z.string();
@@ -88,9 +89,9 @@ function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
 export function eventFromWebhookBody(rawBody: string): StytchEvent {
   let json: unknown;
   try {
-    json = JSON.parse(rawBody);
-  } catch {
-    throw new StytchPayloadError('the body is not JSON');
+    json = parseWebhookJson(rawBody);
+  } catch (error) {
+    throw new StytchPayloadError((error as Error).message);
   }
   const e = parse(envelopeSchema, json, 'event');
   const action = e.action.toLowerCase();

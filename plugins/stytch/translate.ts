@@ -5,7 +5,7 @@
 // second would tie, so the envelope's microsecond `timestamp` (when Stytch sent the event) breaks the
 // tie within that second. Events without an entity clock (deletions, group changes, memberships)
 // are stamped with the envelope's `timestamp`.
-import type { LifecycleCommandInput, UserProfile } from '../../src/engine/commands.ts';
+import type { LifecycleCommandInput, UserProfile } from 'lifecycle-hub/connector';
 import type { StytchEvent, StytchMember } from './payloads.ts';
 
 const text = (value: unknown): string | null => (typeof value === 'string' && value.trim() !== '' ? value : null);

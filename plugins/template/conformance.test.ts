@@ -1,7 +1,6 @@
 // The template connector against the conformance kit: deliveries signed with Standard Webhooks,
 // generated histories delivered in any order.
-import { connectorConformance, type Change } from '../../test/connector-kit/index.ts';
-import { randomWebhookSecret, svixHeaders } from '../../test/support/svix-signing.ts';
+import { connectorConformance, randomWebhookSecret, svixHeaders, type Change } from 'lifecycle-hub/connector/kit';
 import template from './index.ts';
 
 function encode(change: Change): { id: string; body: string } {

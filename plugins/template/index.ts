@@ -12,11 +12,11 @@
 //
 // A connector only translates: verify, parse, return commands. It never writes to the database,
 // and it never needs to worry about retries, duplicates or order: the engine applies a delivery
-// id once and ignores changes older than what it has (that is what `occurredAt` is for).
+// id once and ignores changes older than what it has (that is what `occurredAt` is for). It
+// imports the hub from `lifecycle-hub/connector` only: that is the surface kept stable for you.
 import { Webhook } from 'standardwebhooks';
 import { z } from 'zod';
-import { defineConnector, PayloadError, VerificationError, type BackfillPage, type ConnectorContext } from '../../src/connectors/contract.ts';
-import type { LifecycleCommandInput } from '../../src/engine/commands.ts';
+import { defineConnector, parseWebhookJson, PayloadError, VerificationError, type BackfillPage, type ConnectorContext, type LifecycleCommandInput } from 'lifecycle-hub/connector';
 
 // 1. Configuration: what createDirectoryConnection's `config` takes. Errors name the field.
 const config = z
@@ -147,12 +147,7 @@ export default defineConnector({
     } catch (error) {
       throw new VerificationError(`signature or timestamp did not verify (${(error as Error).message}): check that the source signs with this connection's signingSecret and that both clocks are right`);
     }
-    let body: unknown;
-    try {
-      body = JSON.parse(request.rawBody);
-    } catch {
-      throw new PayloadError('the body is not JSON');
-    }
+    const body = parseWebhookJson(request.rawBody);
     const parsed = Event.safeParse(body);
     if (!parsed.success) {
       const kind = (body as { type?: unknown })?.type;

@@ -3,9 +3,7 @@
 import { createHash } from 'node:crypto';
 import { WorkOS } from '@workos-inc/node';
 import { z } from 'zod';
-import type { OutboundHttp } from '../../src/connectors/contract.ts';
-import { refusalIn } from '../../src/outbound/index.ts';
-import { safeLine, summarizeUpstream } from '../../src/outbound/summary.ts';
+import { refusalIn, safeLine, summarizeUpstream, type OutboundHttp } from 'lifecycle-hub/connector';
 import { apiBaseUrl } from '../shared/api-base-url.ts';
 
 export const DEFAULT_API_BASE_URL = 'https://api.workos.com';

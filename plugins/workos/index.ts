@@ -1,8 +1,7 @@
 // WorkOS Directory Sync: signed webhooks (WorkOS-Signature), the ordered Events API as an optional
 // source of truth, and the directory listings for backfill — all through @workos-inc/node.
 // See README.md beside this file for what each event does here.
-import { PayloadError, VerificationError, defineConnector, type BackfillPage, type ConnectorContext, type PullPage } from '../../src/connectors/contract.ts';
-import type { LifecycleCommandInput } from '../../src/engine/commands.ts';
+import { defineConnector, PayloadError, VerificationError, type BackfillPage, type ConnectorContext, type LifecycleCommandInput, type PullPage } from 'lifecycle-hub/connector';
 import { WORKOS_API_HOSTS, workosClient, workosConfigSchema, workosFailure, type WorkosConfig } from './config.ts';
 import { DSYNC_EVENTS, WorkosPayloadError, directoryOf, eventFromSdk, eventFromWebhookBody, groupFromSdk, userFromSdk, type WorkosEventView } from './payloads.ts';
 import { directoryDeletedCommands, translateEvent, upsertGroup, upsertUser } from './translate.ts';

@@ -6,6 +6,7 @@
 // which is where the mapping reads titles, names and emails from.
 import type { DirectoryGroup, DirectoryUser, Event } from '@workos-inc/node';
 import { z } from 'zod';
+import { parseWebhookJson } from 'lifecycle-hub/connector';
 
 export interface WorkosUserView {
   id: string;
@@ -167,9 +168,9 @@ function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
 export function eventFromWebhookBody(rawBody: string): WorkosEventView {
   let json: unknown;
   try {
-    json = JSON.parse(rawBody);
-  } catch {
-    throw new WorkosPayloadError('the body is not JSON');
+    json = parseWebhookJson(rawBody);
+  } catch (error) {
+    throw new WorkosPayloadError((error as Error).message);
   }
   const envelope = parse(wireEnvelope, json, 'event');
   const base = { id: envelope.id, createdAt: envelope.created_at };

@@ -6,7 +6,7 @@
 // that and the event's `created_at` (the object's last `updated_at` can equal the one of the update
 // just before it, and a deletion must outrank that update); a membership change, which has no clock
 // of its own, with the event's `created_at`.
-import type { LifecycleCommandInput, UserProfile } from '../../src/engine/commands.ts';
+import type { LifecycleCommandInput, UserProfile } from 'lifecycle-hub/connector';
 import type { WorkosEventView, WorkosGroupView, WorkosUserView } from './payloads.ts';
 
 const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';

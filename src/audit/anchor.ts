@@ -6,15 +6,15 @@
 // ENCRYPTION_KEY, which is never in the database. Anchors are appended to the chain itself as
 // `audit.anchored` rows (periodically when the chain has moved, and whenever evidence is produced),
 // so rewriting any row before an anchor breaks a signature nobody with SQL access alone can redo.
+// The periodic anchoring is a job: src/jobs/audit-anchoring.ts.
 // The public key (auditSigningKey in GraphQL) lets an auditor check exported evidence offline.
 //
 // What this does not cover: rows after the newest anchor, and a rewrite that also deletes every
 // later anchor — verifyAuditChain reports how far the chain is anchored, and evidence an auditor
 // already holds carries its own signed anchor, which a later rewrite cannot match.
 import { createHash, createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
-import type { SqlClient, SqlExecutor } from '../db/sql.ts';
+import type { SqlClient, SqlExecutor } from '../storage/sql.ts';
 import { appendAudit } from '../engine/audit-log.ts';
-import type { Logger } from '../logger.ts';
 import type { SecretBox } from '../secrets/index.ts';
 
 export const ANCHOR_ACTION = 'audit.anchored';
@@ -89,43 +89,4 @@ async function latestAnchorRow(tx: SqlExecutor, organizationId: string, seq: num
     [organizationId, seq],
   );
   return row ? { ...row.data, seq: Number(row.seq), id: row.id } : null;
-}
-
-/** Anchors every organization whose chain moved since its last anchor, every `intervalMs`. */
-export class AuditAnchorer {
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<void> | null = null;
-
-  constructor(private readonly options: { sql: SqlClient; signer: AuditSigner; logger: Logger; intervalMs: number }) {}
-
-  start() {
-    this.timer = setInterval(() => {
-      if (!this.running) this.running = this.runOnce().then(() => undefined).finally(() => (this.running = null));
-    }, this.options.intervalMs);
-    this.timer.unref();
-  }
-
-  async runOnce(): Promise<number> {
-    const { sql, signer, logger } = this.options;
-    let anchored = 0;
-    try {
-      const due = await sql.query<{ organizationId: string }>(
-        `SELECT h.organization_id AS "organizationId" FROM audit_chain_head h
-         JOIN audit_event e ON e.organization_id = h.organization_id AND e.seq = h.seq
-         WHERE e.action <> '${ANCHOR_ACTION}' LIMIT 1000`,
-      );
-      for (const { organizationId } of due) {
-        await anchorChain(sql, signer, organizationId);
-        anchored++;
-      }
-    } catch (error) {
-      logger.warn({ err: error }, 'could not anchor audit chains; retrying at the next interval');
-    }
-    return anchored;
-  }
-
-  async stop() {
-    if (this.timer) clearInterval(this.timer);
-    await this.running;
-  }
 }

@@ -3,7 +3,7 @@
 // when the hub received and enforced it) and the audit rows that recorded it and every revocation
 // that followed, with their chain hashes, the verification of the whole chain, and a signed anchor
 // covering those rows (src/audit/anchor.ts) so the document can be checked offline.
-import type { SqlClient } from '../db/sql.ts';
+import type { SqlClient } from '../storage/sql.ts';
 import { auditRowColumns } from '../engine/audit-log.ts';
 import { anchorChain, type AnchorData, type AuditSigner } from './anchor.ts';
 import { verifyAuditChainWithAnchors, type AuditChainReport } from './verify.ts';

@@ -1,6 +1,6 @@
 // verifyAuditChain: recomputes an organization's hash chain (src/engine/audit-chain.ts) and checks
 // every anchor in it: that it names the row before it, and that its signature holds.
-import type { SqlExecutor } from '../db/sql.ts';
+import type { SqlExecutor } from '../storage/sql.ts';
 import { ChainVerifier } from '../engine/audit-chain.ts';
 import { auditRowColumns, type AppendedAudit } from '../engine/audit-log.ts';
 import { ANCHOR_ACTION, type AnchorData, type AuditSigner } from './anchor.ts';

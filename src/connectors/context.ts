@@ -1,10 +1,11 @@
 // The ConnectorContext the hub hands a connector for one call (webhook, pull, backfill, revoke):
 // the connection, a logger naming it, its way out (the outbound guard for its connector), and
-// read-only look-ups of what the connection holds.
-import type { SqlClient } from '../db/sql.ts';
-import type { Logger } from '../logger.ts';
+// read-only look-ups of what the connection holds (ctx.directory, knownSourceIds).
+import type { SqlClient } from '../storage/sql.ts';
+import type { Logger } from '../hub/logger.ts';
 import { redactSecrets } from '../secrets/redact.ts';
 import type { AnyConnector, ConnectionView, ConnectorContext, OutboundHttp } from './contract.ts';
+import { directoryReader } from './directory/reads.ts';
 
 export function connectorContext(services: { sql: SqlClient; logger: Logger; outbound: OutboundHttp }, connection: ConnectionView, extra: { signal?: AbortSignal } = {}): ConnectorContext {
   return {
@@ -12,6 +13,7 @@ export function connectorContext(services: { sql: SqlClient; logger: Logger; out
     logger: services.logger.child({ connectionId: connection.id, provider: connection.provider }),
     outbound: services.outbound,
     ...extra,
+    directory: directoryReader(services.sql, connection.id),
     async knownSourceIds(kind, sourceData) {
       const filter = sourceData ? JSON.stringify(sourceData) : null;
       const rows = await services.sql.query<{ sourceId: string }>(

@@ -8,6 +8,8 @@ import type { z } from 'zod';
 import type { LifecycleCommandInput } from '../engine/commands.ts';
 import type { DeliveryOutcome } from '../engine/types.ts';
 import type { OutboundHttp } from '../outbound/index.ts';
+import { parseUntrustedJson, UntrustedJsonError } from '../http/untrusted-json.ts';
+import type { DirectoryReader } from './directory/types.ts';
 
 export type { OutboundHttp };
 
@@ -17,7 +19,8 @@ export interface ConnectionView<Config = Record<string, unknown>> {
   organizationId: string;
   provider: string;
   name: string;
-  status: 'ACTIVE' | 'PAUSED';
+  /** PAUSED refuses changes (answer "retry later"); the others accept them (see DirectoryConnection.status). */
+  status: 'AWAITING_FIRST_REQUEST' | 'ACTIVE' | 'PAUSED' | 'FAILING' | 'STALE';
   testMode: boolean;
   config: Config;
   cursor: string | null;
@@ -38,8 +41,14 @@ export interface ConnectorContext<Config = Record<string, unknown>> {
    * allows), never a private address, never follows a redirect (src/outbound).
    */
   outbound: OutboundHttp;
-  /** Aborted when the hub shuts down (or a run is cancelled): stop paging and return or throw. */
+  /**
+   * Aborted when the hub shuts down (or a run is cancelled): stop paging and return or throw. In
+   * `revoke`, aborted when the attempt times out (REVOCATION_CALL_TIMEOUT_MS). Pass it on:
+   * `fetch(url, { signal })`, or `outbound.run(fn, { signal })` around an SDK that takes none.
+   */
   signal?: AbortSignal;
+  /** What this connection holds: its live users and groups, read-only (on inbound, pull and backfill calls). */
+  directory?: DirectoryReader;
   /**
    * Source ids of this connection's users or groups not deleted at the source, optionally only those
    * whose sourceData contains `sourceData` (e.g. `{ directory_id }`). Read-only. For the rare event
@@ -103,6 +112,20 @@ export class PayloadError extends Error {
   }
 }
 
+/**
+ * A verified webhook body as JSON: what every connector parses its deliveries with instead of
+ * JSON.parse. Invalid JSON, a `__proto__` key (or `constructor.prototype`), and text that is not
+ * well-formed Unicode (a lone surrogate) are a PayloadError (400); see src/http/untrusted-json.ts.
+ */
+export function parseWebhookJson(rawBody: string): unknown {
+  try {
+    return parseUntrustedJson(rawBody);
+  } catch (error) {
+    if (error instanceof UntrustedJsonError) throw new PayloadError(error.problem === 'syntax' ? 'the body is not JSON' : `the body is refused: ${error.message}`);
+    throw error;
+  }
+}
+
 // By name as well as by class: a partner package may bring its own copy of this module.
 export const isVerificationError = (error: unknown): error is Error => error instanceof VerificationError || (error as Error | null)?.name === 'VerificationError';
 export const isPayloadError = (error: unknown): error is Error => error instanceof PayloadError || (error as Error | null)?.name === 'PayloadError';
@@ -142,8 +165,8 @@ export interface ConnectorHub {
   authenticate(connectionId: string, bearerToken: string): Promise<ConnectionView | null>;
   /** Applies commands through the lifecycle engine on behalf of the connection. */
   apply(connection: ConnectionView, commands: LifecycleCommandInput[], options?: ApplyOptions): Promise<DeliveryOutcome>;
-  /** Read-only SQL for serving the source's reads (SCIM GET and filters). Writes are refused. */
-  read<R = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<R[]>;
+  /** Reads of what the connection holds, for serving the source's reads (SCIM GET and filters). Takes the connection `authenticate` returned. */
+  directory(connection: ConnectionView): DirectoryReader;
   /**
    * Counts requests by client address whose credentials fail (`failed(status)` on the answer) and
    * answers an address past AUTH_FAILURES_PER_ADDRESS with `answer` (a 429 in your protocol,

@@ -1,5 +1,6 @@
 import { v7 as uuidv7 } from 'uuid';
-import { prepared, type SqlExecutor } from '../db/sql.ts';
+import { siemAuditOutboxInsert, webhookOutboxInsert } from '../webhooks/outbox-sql.ts';
+import { prepared, type SqlExecutor } from '../storage/sql.ts';
 import { auditHash, ChainVerifier, type AuditContent, type ChainVerification } from './audit-chain.ts';
 import type { Actor } from './types.ts';
 
@@ -30,6 +31,8 @@ export function actorColumns(actor: Actor): { actorType: string; actorId: string
       return { actorType: 'admin', actorId: actor.apiKeyId };
     case 'system':
       return { actorType: 'system', actorId: actor.name };
+    case 'setup_session':
+      return { actorType: 'setup_session', actorId: actor.sessionId };
   }
 }
 
@@ -84,26 +87,41 @@ const auditInsert = `
   INSERT INTO audit_event (id, organization_id, seq, at, actor_type, actor_id, delivery_id, action, target_type, target_id, data, warnings, test_mode, prev_hash, hash)
   SELECT id, "organizationId", seq, at, "actorType", "actorId", "deliveryId", action, "targetType", "targetId", data, warnings, "testMode", "prevHash", hash
   FROM jsonb_to_recordset($1::jsonb) AS r(id uuid, "organizationId" uuid, seq bigint, at timestamptz, "actorType" text, "actorId" text, "deliveryId" text,
-    action text, "targetType" text, "targetId" text, data jsonb, warnings text[], "testMode" boolean, "prevHash" text, hash text)`;
+    action text, "targetType" text, "targetId" text, data jsonb, warnings text[], "testMode" boolean, "prevHash" text, hash text)
+  RETURNING id, organization_id, action`;
 
-/** Inserts linked audit rows ($1) and moves the chain head ($2 org, $3 seq, $4 hash) in one statement. */
+/**
+ * Inserts linked audit rows ($1) and moves the chain head ($2 org, $3 seq, $4 hash) in one statement;
+ * the rows are queued, in the same statement, for the organization's SIEM streams that take audit rows.
+ */
 export const appendAuditSql = prepared(`
   WITH appended AS (${auditInsert}),
-       moved AS (UPDATE audit_chain_head SET seq = $3, hash = $4 WHERE organization_id = $2)
+       moved AS (UPDATE audit_chain_head SET seq = $3, hash = $4 WHERE organization_id = $2),
+       audit_queued AS (${siemAuditOutboxInsert('appended')})
   SELECT 1`);
 
-/** The same, plus lifecycle events ($5) inserted under the same lock: returns the events. */
+/**
+ * The same, plus lifecycle events ($5) inserted under the same lock: returns the events. In the same
+ * statement, each event is queued for every enabled webhook endpoint of the organization that asked
+ * for its type (the outbox, src/webhooks/README.md): committed with the event or not at all, at no
+ * extra round trip.
+ */
 export const appendAuditAndEventsSql = prepared(`
   WITH appended AS (${auditInsert}),
-       moved AS (UPDATE audit_chain_head SET seq = $3, hash = $4 WHERE organization_id = $2)
-  INSERT INTO lifecycle_event (organization_id, type, user_id, group_id, connection_id, delivery_id, audit_event_id, occurred_at, received_at, enforced_at, data)
-  SELECT $2, type, "userId", "groupId", "connectionId", "deliveryId", "auditEventId", "occurredAt", "receivedAt", clock_timestamp(), data
-  FROM jsonb_to_recordset($5::jsonb) AS r(ord int, type text, "userId" uuid, "groupId" uuid, "connectionId" uuid,
-    "deliveryId" text, "auditEventId" uuid, "occurredAt" timestamptz, "receivedAt" timestamptz, data jsonb)
-  ORDER BY ord
-  RETURNING id::text AS id, organization_id AS "organizationId", type, user_id AS "userId", group_id AS "groupId", connection_id AS "connectionId",
+       moved AS (UPDATE audit_chain_head SET seq = $3, hash = $4 WHERE organization_id = $2),
+       inserted AS (
+         INSERT INTO lifecycle_event (organization_id, type, user_id, group_id, connection_id, delivery_id, audit_event_id, occurred_at, received_at, enforced_at, data)
+         SELECT $2, type, "userId", "groupId", "connectionId", "deliveryId", "auditEventId", "occurredAt", "receivedAt", clock_timestamp(), data
+         FROM jsonb_to_recordset($5::jsonb) AS r(ord int, type text, "userId" uuid, "groupId" uuid, "connectionId" uuid,
+           "deliveryId" text, "auditEventId" uuid, "occurredAt" timestamptz, "receivedAt" timestamptz, data jsonb)
+         ORDER BY ord
+         RETURNING id, organization_id, type, user_id, group_id, connection_id, delivery_id, audit_event_id, occurred_at, received_at, enforced_at, data),
+       queued AS (${webhookOutboxInsert('inserted')}),
+       audit_queued AS (${siemAuditOutboxInsert('appended')})
+  SELECT id::text AS id, organization_id AS "organizationId", type, user_id AS "userId", group_id AS "groupId", connection_id AS "connectionId",
     delivery_id AS "deliveryId", audit_event_id AS "auditEventId", occurred_at AS "occurredAt", received_at AS "receivedAt",
-    enforced_at AS "enforcedAt", data`);
+    enforced_at AS "enforcedAt", data
+  FROM inserted`);
 
 /** Appends audit rows outside the engine (administrative actions), in the caller's transaction. */
 export async function appendAudit(tx: SqlExecutor, organizationId: string, drafts: readonly AuditDraft[]): Promise<AppendedAudit[]> {

@@ -2,6 +2,7 @@
 // Connectors translate their source into these; the GraphQL API issues them for manual actions.
 // Validated at the engine's door, so a partner plugin's mistake is a clear error, not bad data.
 import { z } from 'zod';
+import { checkUntrustedValue, UntrustedJsonError } from '../http/untrusted-json.ts';
 
 const text = (max = 1024) => z.string().max(max);
 const optionalText = (max = 1024) => text(max).nullish();
@@ -205,7 +206,7 @@ export const RecordSync = z.object({
 
 /**
  * The outcome of one attempt to revoke, at its source, a session or credential a deprovision marked
- * PENDING (reported by the revocation worker, src/revocation). A report for another attempt than
+ * PENDING (reported by the revocation job, src/jobs/revocation.ts). A report for another attempt than
  * the next one, or for a row no longer PENDING, changes nothing (a retried or raced report).
  */
 export const RecordRevocation = z.object({
@@ -219,6 +220,32 @@ export const RecordRevocation = z.object({
   error: optionalText(2000),
   nextAttemptAt: z.coerce.date().optional(),
 });
+
+const ConnectionStatusValue = z.enum(['AWAITING_FIRST_REQUEST', 'ACTIVE', 'PAUSED', 'FAILING', 'STALE']);
+
+/**
+ * A change of a connection's lifecycle the hub itself decides (src/tenancy/connection-lifecycle.ts):
+ * a status transition, a SCIM token about to expire, the connection deleted. Each is a conditional
+ * UPDATE: of racing instances only the one whose UPDATE matched writes the audit row and the event.
+ */
+export const RecordConnectionChange = z.discriminatedUnion('change', [
+  z.object({
+    type: z.literal('recordConnectionChange'),
+    change: z.literal('status'),
+    connectionId: z.uuid(),
+    /** Applies only while the connection is in one of these. */
+    from: z.array(ConnectionStatusValue).min(1),
+    to: ConnectionStatusValue,
+    reason: optionalText(2000),
+  }),
+  z.object({ type: z.literal('recordConnectionChange'), change: z.literal('token_expiring'), connectionId: z.uuid(), tokenId: z.uuid() }),
+  z.object({
+    type: z.literal('recordConnectionChange'),
+    change: z.literal('deleted'),
+    connectionId: z.uuid(),
+    disposition: z.enum(['DEPROVISION_USERS', 'KEEP_USERS']),
+  }),
+]);
 
 export const LifecycleCommand = z.discriminatedUnion('type', [
   UpsertUser,
@@ -238,6 +265,7 @@ export const LifecycleCommand = z.discriminatedUnion('type', [
   RegisterCredential,
   RecordSync,
   RecordRevocation,
+  RecordConnectionChange,
 ]);
 export type LifecycleCommand = z.infer<typeof LifecycleCommand>;
 /** What a connector builds: defaults may be left out. */
@@ -258,18 +286,33 @@ function stripNul(value: unknown): unknown {
 
 export function parseCommands(input: readonly LifecycleCommandInput[]): LifecycleCommand[] {
   return input.map((command, index) => {
+    const name = `command ${index} (${(command as { type?: string }).type ?? 'unknown'})`;
+    // Every source's values pass here on their way to the database: text it cannot store (a lone
+    // surrogate) is the source's value to fix, and a "__proto__" key would reach the copies below
+    // as a prototype (issue 14, items 1 and 5), whichever entry point or connector let it through.
+    try {
+      checkUntrustedValue(command);
+    } catch (error) {
+      if (error instanceof UntrustedJsonError) throw new CommandValidationError(`${name}: ${error.message}`, error.path ?? '(command)', true);
+      throw error;
+    }
     const parsed = LifecycleCommand.safeParse(stripNul(command));
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
       const path = issue?.path.join('.') || '(command)';
-      throw new CommandValidationError(`command ${index} (${(command as { type?: string }).type ?? 'unknown'}): ${path}: ${issue?.message}`, path);
+      throw new CommandValidationError(`${name}: ${path}: ${issue?.message}`, path);
     }
     return parsed.data;
   });
 }
 
 export class CommandValidationError extends Error {
-  constructor(message: string, readonly path: string) {
+  constructor(
+    message: string,
+    readonly path: string,
+    /** The source's own value is refused (not a connector's mistake): fixed at the source. */
+    readonly sourceValue = false,
+  ) {
     super(message);
     this.name = 'CommandValidationError';
   }

@@ -6,13 +6,16 @@
 // shares the following transaction (group commit): no added latency when idle, far fewer round
 // trips and chain-lock acquisitions under load. A delivery that fails leaves the rest of its batch
 // untouched: its in-memory changes are rolled back before anything is written.
-import { isTransientDatabaseError, isUniqueViolation, prepared, type SqlClient, type SqlExecutor } from '../db/sql.ts';
+import { isTransientDatabaseError, isUniqueViolation, type SqlClient } from '../storage/sql.ts';
+import { backoffSleep, type BackoffPolicy } from '../jobs/backoff.ts';
 import { CommandValidationError, parseCommands, type LifecycleCommand } from './commands.ts';
+import type { AuditDraft } from './audit-log.ts';
+import { isHubError } from '../hub/errors.ts';
 import { databaseUnavailable, EngineError } from './errors.ts';
-import { nameKey } from './name-key.ts';
-import { applyCommand, prefetch, type ApplyContext } from './transitions.ts';
+import { entityKeys, knownDeliveries, loadContext } from './batch.ts';
+import { applyCommand, prefetch, type ApplyContext } from './transitions/index.ts';
 import type { CommandResult, Delivery, DeliveryOutcome, LifecycleEventRecord } from './types.ts';
-import { UnitOfWork, type ConnectionInfo, type OrganizationInfo } from './unit-of-work.ts';
+import { UnitOfWork, type ConnectionInfo } from './unit-of-work/index.ts';
 
 export interface EngineOptions {
   sql: SqlClient;
@@ -56,7 +59,8 @@ interface OrgQueue {
   inFlight: Array<Set<string>>;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Serialization / race retries: 25 ms · 4^n up to 2 s, ±50 % so racing writers part. */
+const SERIALIZATION_RETRY: BackoffPolicy = { baseMs: 25, factor: 4, maxMs: 2_000, jitter: [0.5, 1.5] };
 
 export class LifecycleEngine {
   private readonly sql: SqlClient;
@@ -91,7 +95,7 @@ export class LifecycleEngine {
     try {
       commands = parseCommands(delivery.commands);
     } catch (error) {
-      if (error instanceof CommandValidationError) throw new EngineError('INVALID_COMMAND', error.message, { field: error.path });
+      if (error instanceof CommandValidationError) throw new EngineError('INVALID_COMMAND', error.message, { field: error.path, ...(error.sourceValue ? { sourceValue: true } : {}) });
       throw error;
     }
     const organizationId = await this.organizationOf(delivery);
@@ -199,7 +203,7 @@ export class LifecycleEngine {
         const racing = isUniqueViolation(error) && attempt === 0;
         if ((isTransientDatabaseError(error) || racing) && attempt < this.retries) {
           this.stats.retries++;
-          await sleep(Math.min(2_000, 25 * 4 ** attempt) * (0.5 + Math.random()));
+          await backoffSleep(attempt + 1, SERIALIZATION_RETRY);
           continue;
         }
         if (batch.length > 1 && !isTransientDatabaseError(error)) {
@@ -208,7 +212,7 @@ export class LifecycleEngine {
           return;
         }
         const failure = isTransientDatabaseError(error) ? databaseUnavailable() : error;
-        if (!(failure instanceof EngineError)) this.options.onError?.(error, 'lifecycle engine batch');
+        if (!isHubError(failure)) this.options.onError?.(error, 'lifecycle engine batch');
         for (const p of batch) p.error = failure;
         this.settle(batch);
         return;
@@ -216,7 +220,13 @@ export class LifecycleEngine {
     }
   }
 
-  private publish(events: LifecycleEventRecord[]) {
+  /**
+   * Tells the onCommitted listeners (subscriptions, metrics, the webhook worker) of committed events.
+   * Called after every execute; also by the one writer outside it that appends with the engine's own
+   * statements (the webhook worker disabling an endpoint, src/webhooks/disable.ts), so its events
+   * reach the same listeners.
+   */
+  publish(events: LifecycleEventRecord[]) {
     if (!events.length) return;
     for (const listener of this.listeners) {
       try {
@@ -273,6 +283,45 @@ export class LifecycleEngine {
     });
   }
 
+  /**
+   * What a delivery would do, worked out by the same transitions as execute() and never written:
+   * its commands run on a unit of work that is not persisted, in a transaction rolled back. For
+   * previews (the setup portal's "who gets what" for a mapping not saved yet), so no screen
+   * recomputes roles its own way. Outside the organization's queue: it commits nothing, so there
+   * is nothing to order; its row locks last one short transaction.
+   */
+  async preview(delivery: Delivery): Promise<{ results: CommandResult[]; audit: readonly AuditDraft[] }> {
+    let commands: LifecycleCommand[];
+    try {
+      commands = parseCommands(delivery.commands);
+    } catch (error) {
+      if (error instanceof CommandValidationError) throw new EngineError('INVALID_COMMAND', error.message, { field: error.path });
+      throw error;
+    }
+    const organizationId = await this.organizationOf(delivery);
+    const pending = { delivery, commands, organizationId, keys: new Set<string>(), resolve() {}, reject() {} } satisfies Pending;
+    let outcome: { results: CommandResult[]; audit: readonly AuditDraft[] } | undefined;
+    const rollback = new Error('preview: rolled back');
+    try {
+      await this.sql.transaction(async (tx) => {
+        const { organization, connections } = await loadContext(tx, organizationId, [pending], false);
+        const connection = delivery.connectionId ? connections.get(delivery.connectionId) ?? null : null;
+        const uow = new UnitOfWork(tx, organization, new Date());
+        const ctx: ApplyContext = {
+          uow, connection, actor: delivery.actor, deliveryId: null, receivedAt: delivery.receivedAt ?? new Date(), dryRun: true,
+          revokesUpstream: this.options.revokesUpstream ?? (() => false),
+        };
+        const results: CommandResult[] = [];
+        for (const command of commands) results.push(await applyCommand(ctx, command));
+        outcome = { results, audit: uow.audit };
+        throw rollback;
+      });
+    } catch (error) {
+      if (error !== rollback) throw isTransientDatabaseError(error) ? databaseUnavailable() : error;
+    }
+    return outcome!;
+  }
+
   private async applyDelivery(uow: UnitOfWork, p: Pending, connections: Map<string, ConnectionInfo>, seenInBatch: Set<string>) {
     const { delivery } = p;
     const connection = delivery.connectionId ? connections.get(delivery.connectionId)! : null;
@@ -312,104 +361,4 @@ export class LifecycleEngine {
       else throw error;
     }
   }
-}
-
-// Identity-linking settings, and which ids the batch wants to create with are taken already (in any
-// organization: creating with one is refused, never an overwrite), all in the context's one statement.
-const organizationExtras = `o.identity_linking AS "identityLinking", o.authoritative_connection_id AS "authoritativeConnectionId",
-    CASE WHEN cardinality($3::uuid[]) = 0 THEN '{}'::uuid[] ELSE ARRAY(
-      SELECT id FROM directory_user WHERE id = ANY($3::uuid[]) UNION ALL SELECT id FROM directory_group WHERE id = ANY($3::uuid[])) END AS "takenIds"`;
-
-const loadContextSql = prepared(`
-  SELECT o.id, o.role_ranking AS "roleRanking", o.default_role AS "defaultRole", ${organizationExtras},
-    CASE WHEN c.id IS NULL THEN NULL ELSE json_build_object('id', c.id, 'organizationId', c.organization_id, 'provider', c.provider,
-      'status', c.status, 'testMode', c.test_mode, 'deprovisionPolicy', c.deprovision_policy, 'deniedAttributes', c.denied_attributes) END AS connection
-  FROM organization o LEFT JOIN directory_connection c ON c.organization_id = o.id AND c.id = ANY($2::uuid[])
-  WHERE o.id = $1`);
-
-const loadContextWithHeadSql = prepared(`
-  SELECT o.id, o.role_ranking AS "roleRanking", o.default_role AS "defaultRole", ${organizationExtras}, h.seq AS "headSeq", h.hash AS "headHash",
-    CASE WHEN c.id IS NULL THEN NULL ELSE json_build_object('id', c.id, 'organizationId', c.organization_id, 'provider', c.provider,
-      'status', c.status, 'testMode', c.test_mode, 'deprovisionPolicy', c.deprovision_policy, 'deniedAttributes', c.denied_attributes) END AS connection
-  FROM organization o JOIN audit_chain_head h ON h.organization_id = o.id
-  LEFT JOIN directory_connection c ON c.organization_id = o.id AND c.id = ANY($2::uuid[])
-  WHERE o.id = $1`);
-
-const knownDeliveriesSql = prepared(`
-  SELECT connection_id AS "connectionId", delivery_id AS "deliveryId" FROM inbound_delivery
-  WHERE (connection_id, delivery_id) IN (SELECT * FROM unnest($1::uuid[], $2::text[]))`);
-
-/** What a delivery names, for keeping concurrent batches apart. */
-function entityKeys(connectionId: string | undefined, commands: readonly LifecycleCommand[]): Set<string> {
-  const keys = new Set<string>();
-  const scope = connectionId ?? 'api';
-  const user = (ref: { sourceId: string } | { userId: string }) => keys.add('sourceId' in ref ? `u:${scope}:${ref.sourceId}` : `u:${ref.userId}`);
-  const group = (ref: { sourceId: string } | { groupId: string }) => keys.add('sourceId' in ref ? `g:${scope}:${ref.sourceId}` : `g:${ref.groupId}`);
-  for (const c of commands) {
-    switch (c.type) {
-      case 'upsertUser': {
-        keys.add(`u:${scope}:${c.sourceId}`);
-        // Unique keys compete across users: two users claiming one userName must not race.
-        const name = nameKey(c.profile.userName);
-        if (name) keys.add(`name:${scope}:${name}`);
-        if (c.profile.externalId) keys.add(`ext:${scope}:${c.profile.externalId}`);
-        break;
-      }
-      case 'upsertGroup': {
-        keys.add(`g:${scope}:${c.sourceId}`);
-        const name = nameKey(c.displayName);
-        if (name) keys.add(`gname:${scope}:${name}`);
-        break;
-      }
-      case 'deleteGroup':
-        group(c.group);
-        break;
-      case 'addMembers':
-      case 'removeMembers':
-      case 'replaceMembers':
-        group(c.group);
-        c.users.forEach(user);
-        break;
-      // Mapping and role-setting changes recompute roles across the organization: they run alone.
-      case 'setGroupMapping':
-      case 'removeGroupMapping':
-      case 'setRoleSettings':
-        keys.add('*');
-        break;
-      case 'recordSync':
-        keys.add(`sync:${c.connectionId}`);
-        break;
-      // One session or credential row (the revocation worker's report), locked by the command itself.
-      case 'recordRevocation':
-        keys.add(`${c.target}:${c.id}`);
-        break;
-      default:
-        user(c.user);
-    }
-  }
-  return keys;
-}
-
-async function loadContext(tx: SqlExecutor, organizationId: string, batch: Pending[], withChainHead: boolean) {
-  const connectionIds = [...new Set(batch.map((p) => p.delivery.connectionId).filter((c): c is string => !!c))];
-  const requestedIds: string[] = [];
-  for (const p of batch) for (const c of p.commands) if ((c.type === 'upsertUser' || c.type === 'upsertGroup') && c.id) requestedIds.push(c.id);
-  const rows = await tx.query<OrganizationInfo & { connection: ConnectionInfo | null; headSeq: string | number; headHash: string }>(
-    withChainHead ? loadContextWithHeadSql : loadContextSql,
-    [organizationId, connectionIds, requestedIds],
-  );
-  if (!rows.length) throw new EngineError('NOT_FOUND', `organization ${organizationId} not found`);
-  const { connection: _c, headSeq, headHash, ...organization } = rows[0]!;
-  const connections = new Map<string, ConnectionInfo>();
-  for (const row of rows) if (row.connection) connections.set(row.connection.id, row.connection);
-  const chainHead = withChainHead ? { seq: Number(headSeq), hash: headHash } : undefined;
-  return { organization: organization as OrganizationInfo, connections, chainHead };
-}
-
-async function knownDeliveries(tx: SqlExecutor, batch: Pending[]): Promise<Set<string>> {
-  const keyed = batch.filter((p) => p.delivery.deliveryId && p.delivery.connectionId);
-  if (!keyed.length) return new Set();
-  const rows = await tx.query<{ connectionId: string; deliveryId: string }>(knownDeliveriesSql, [keyed.map((p) => p.delivery.connectionId), keyed.map((p) => p.delivery.deliveryId)],
-  );
-  return new Set(rows.map((r) => `${r.connectionId}\u0000${r.deliveryId}`));
 }

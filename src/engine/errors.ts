@@ -1,40 +1,18 @@
-import { DATABASE_RETRY_AFTER_SECONDS } from '../db/sql.ts';
+// The engine's errors are the hub's (src/hub/errors.ts: one vocabulary, one table of how each
+// protocol answers each code); EngineError names the ones the engine throws, for logs and for
+// connectors that tell them apart.
+import { HubError, isHubError, type ErrorCode, type ErrorDetails } from '../hub/errors.ts';
 
-export type EngineErrorCode =
-  /** A referenced user, group or connection does not exist (in this organization). */
-  | 'NOT_FOUND'
-  /** A user or group with the same unique key exists. */
-  | 'CONFLICT'
-  /** expectedVersion did not match: re-read and retry. */
-  | 'PRECONDITION_FAILED'
-  /** The request cannot be done in the current state (it says what would make it possible). */
-  | 'FAILED_PRECONDITION'
-  | 'INVALID_COMMAND'
-  /** The connection is paused: retry after it is resumed. */
-  | 'CONNECTION_PAUSED'
-  /** The database is unreachable or overloaded: retry. */
-  | 'UNAVAILABLE';
+export type EngineErrorCode = Extract<ErrorCode, 'NOT_FOUND' | 'CONFLICT' | 'PRECONDITION_FAILED' | 'FAILED_PRECONDITION' | 'INVALID_COMMAND' | 'CONNECTION_PAUSED' | 'UNAVAILABLE'>;
 
-export class EngineError extends Error {
-  constructor(
-    readonly code: EngineErrorCode,
-    message: string,
-    readonly details: {
-      field?: string;
-      existingId?: string;
-      retryAfterSeconds?: number;
-      /** INVALID_COMMAND refusing a value the source itself sent (not a connector's mistake): fixed at the source. */
-      sourceValue?: boolean;
-    } = {},
-  ) {
-    super(message);
+export class EngineError extends HubError {
+  constructor(code: EngineErrorCode, message: string, details: ErrorDetails = {}) {
+    super(code, message, details);
     this.name = 'EngineError';
-  }
-
-  get retryable(): boolean {
-    return this.code === 'CONNECTION_PAUSED' || this.code === 'UNAVAILABLE';
   }
 }
 
-/** The database is unreachable: nothing was applied, the same delivery may be sent again shortly. */
-export const databaseUnavailable = () => new EngineError('UNAVAILABLE', 'the database is unavailable; retry shortly', { retryAfterSeconds: DATABASE_RETRY_AFTER_SECONDS });
+/** Any of the hub's errors, by name as well as by class (a connector loaded from a path has its own SDK copy). */
+export const isEngineError = isHubError;
+
+export { databaseUnavailable } from '../hub/errors.ts';

@@ -1,7 +1,7 @@
 // Identity linking: one person, several sources. Users of different connections of an organization
 // that share a person key are the same person (organization.identityLinking says how the key is
 // made). When the organization's authoritative connection deprovisions the person, the engine
-// deprovisions the linked users of every other connection in the same commit (see transitions.ts).
+// deprovisions the linked users of every other connection in the same commit (see transitions/lifecycle.ts).
 import type { EmailAddress } from './commands.ts';
 
 export type IdentityLinking = 'NONE' | 'EXTERNAL_ID' | 'VERIFIED_EMAIL';

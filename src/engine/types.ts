@@ -7,6 +7,8 @@ export type Actor =
   | { type: 'connection'; connectionId: string }
   | { type: 'api_key'; apiKeyId: string }
   | { type: 'admin'; apiKeyId: string | null }
+  /** A customer's IT admin in a setup browser session (src/tenancy/browser-sessions.ts). */
+  | { type: 'setup_session'; sessionId: string }
   | { type: 'system'; name: string };
 
 export interface Delivery {

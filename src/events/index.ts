@@ -1,7 +1,7 @@
 export { InProcessEventBus, type EventBus } from './bus.ts';
 export { RedisEventBus } from './redis-bus.ts';
 export { EventStream, EventSubscription, StreamError, type StreamEvent, type SubscribeOptions } from './stream.ts';
-import type { Logger } from '../logger.ts';
+import type { Logger } from '../hub/logger.ts';
 import { InProcessEventBus, type EventBus } from './bus.ts';
 import { RedisEventBus } from './redis-bus.ts';
 

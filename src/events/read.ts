@@ -1,7 +1,7 @@
 // Reading lifecycle events back from the database, with what subscribers are shown of the user,
 // group and connection, in one statement per page (so fanning an event out to thousands of
 // subscribers costs no further query).
-import { prepared, type SqlExecutor } from '../db/sql.ts';
+import { prepared, type SqlExecutor } from '../storage/sql.ts';
 
 export interface StreamEvent {
   /** The lifecycle event id: a decimal string (bigint), increasing in commit order per organization. */
@@ -37,6 +37,8 @@ const pageSql = prepared(`SELECT ${columns} FROM lifecycle_event e ${joins}
 const typedPageSql = prepared(`SELECT ${columns} FROM lifecycle_event e ${joins}
   WHERE e.organization_id = $1 AND e.id > $2::int8 AND e.id <= $3::int8 AND e.type = ANY($5::text[]) ORDER BY e.id LIMIT $4`);
 
+const byIdsSql = prepared(`SELECT ${columns} FROM lifecycle_event e ${joins} WHERE e.id = ANY($1::int8[]) ORDER BY e.id`);
+
 const lastIdSql = prepared('SELECT COALESCE(max(id), 0)::text AS id FROM lifecycle_event WHERE organization_id = $1');
 
 /** Largest bigint PostgreSQL holds: "no upper bound". */
@@ -52,6 +54,14 @@ export async function readEvents(
   const rows = range.types?.length
     ? await sql.query<StreamEvent>(typedPageSql, [...params, range.types])
     : await sql.query<StreamEvent>(pageSql, params);
+  for (const row of rows) normalize(row);
+  return rows;
+}
+
+/** Events by id (any organization: the caller knows whose), oldest first: the webhook worker's payloads. */
+export async function readEventsByIds(sql: SqlExecutor, ids: readonly string[]): Promise<StreamEvent[]> {
+  if (!ids.length) return [];
+  const rows = await sql.query<StreamEvent>(byIdsSql, [ids]);
   for (const row of rows) normalize(row);
   return rows;
 }

@@ -1,6 +1,6 @@
 // Notifications across instances over Redis pub/sub (ioredis). Each instance subscribes to the
 // channels of the organizations it has subscribers for, so a notification reaches only the
-// instances that need it.
+// instances that need it; and every instance to the one control channel of credential revocations.
 //
 // Written on ioredis directly rather than @graphql-yoga/redis-event-target: that package neither
 // awaits nor catches its PUBLISH/SUBSCRIBE promises, so with Redis down every notification is an
@@ -9,15 +9,18 @@
 // not depend on it (readers poll the database while the bus is unhealthy, and catch up on recovery).
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import type { Logger } from '../logger.ts';
-import { LocalListeners, type EventBus, type NotificationListener } from './bus.ts';
+import type { Logger } from '../hub/logger.ts';
+import { LocalListeners, RevocationListeners, type CredentialRevoked, type CredentialRevokedListener, type EventBus, type NotificationListener } from './bus.ts';
 
 const CHANNEL_PREFIX = 'lifecycle-hub:events:';
+/** Messages: {"from": instance id, "kind", "id"} as JSON. */
+const CREDENTIAL_REVOKED_CHANNEL = 'lifecycle-hub:control:credential-revoked';
 
 export class RedisEventBus implements EventBus {
   readonly kind = 'redis';
   private readonly instanceId = randomUUID();
   private readonly listeners = new LocalListeners();
+  private readonly revocations = new RevocationListeners();
   private readonly resyncListeners = new Set<() => void>();
   private readonly publisher: Redis;
   private readonly subscriber: Redis;
@@ -40,9 +43,8 @@ export class RedisEventBus implements EventBus {
     // (Re)connected: subscribe to every channel this instance needs, then have readers look at the
     // database, since notifications published while we were away are gone.
     this.subscriber.on('ready', () => {
-      const channels = this.listeners.organizations().map((o) => CHANNEL_PREFIX + o);
-      const subscribed = channels.length ? this.subscriber.subscribe(...channels) : Promise.resolve();
-      subscribed.then(
+      const channels = [CREDENTIAL_REVOKED_CHANNEL, ...this.listeners.organizations().map((o) => CHANNEL_PREFIX + o)];
+      this.subscriber.subscribe(...channels).then(
         () => {
           this.logger.info({ channels: channels.length }, 'lifecycle event notifications connected to Redis');
           for (const listener of this.resyncListeners) listener();
@@ -113,17 +115,49 @@ export class RedisEventBus implements EventBus {
     };
   }
 
+  publishCredentialRevoked(revoked: CredentialRevoked) {
+    this.revocations.emit(revoked);
+    if (this.closed) return;
+    const message = JSON.stringify({ from: this.instanceId, kind: revoked.kind, id: revoked.id });
+    this.publisher.publish(CREDENTIAL_REVOKED_CHANNEL, message).catch((error: Error) => {
+      this.stats.publishFailures++;
+      this.warn('could not publish a credential revocation to Redis; other instances find it when they re-check their live credentials', error);
+    });
+  }
+
+  onCredentialRevoked(listener: CredentialRevokedListener) {
+    return this.revocations.add(listener);
+  }
+
   onResync(listener: () => void) {
     this.resyncListeners.add(listener);
     return () => void this.resyncListeners.delete(listener);
   }
 
   private receive(channel: string, message: string) {
+    if (channel === CREDENTIAL_REVOKED_CHANNEL) return this.receiveRevocation(message);
     if (!channel.startsWith(CHANNEL_PREFIX)) return;
     const [from, id] = message.split(' ');
     if (from === this.instanceId || !id || !/^\d+$/.test(id)) return;
     this.stats.received++;
     this.listeners.emit(channel.slice(CHANNEL_PREFIX.length), BigInt(id));
+  }
+
+  private receiveRevocation(message: string) {
+    let parsed: { from?: unknown; kind?: unknown; id?: unknown };
+    try {
+      parsed = JSON.parse(message) as typeof parsed;
+    } catch {
+      return;
+    }
+    const { from, kind, id } = parsed ?? {};
+    if (from === this.instanceId || typeof kind !== 'string' || typeof id !== 'string' || kind.length > 50 || id.length > 200) return;
+    this.stats.received++;
+    try {
+      this.revocations.emit({ kind, id });
+    } catch (error) {
+      this.logger.error({ err: error }, 'a credential revocation listener failed');
+    }
   }
 
   /** At most one log line every 10 s: an outage must not flood the logs. */

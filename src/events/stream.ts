@@ -16,9 +16,9 @@
 //   was given and the `after` to resume from without loss.
 // - A lost notification (Redis down, another instance without Redis) only delays delivery: tails
 //   also poll, every second while the bus is unhealthy and every few seconds otherwise.
-import type { SqlExecutor } from '../db/sql.ts';
+import type { SqlExecutor } from '../storage/sql.ts';
 import type { LifecycleEventRecord } from '../engine/types.ts';
-import type { Logger } from '../logger.ts';
+import type { Logger } from '../hub/logger.ts';
 import type { EventBus } from './bus.ts';
 import { lastEventId, readEvents, type StreamEvent } from './read.ts';
 

@@ -3,12 +3,15 @@ import PrismaPlugin from '@pothos/plugin-prisma';
 import RelayPlugin from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import WithInputPlugin from '@pothos/plugin-with-input';
+import { GraphQLScalarType } from 'graphql';
 import { DateTimeResolver, JSONResolver } from 'graphql-scalars';
-import { canAccessOrganization } from '../auth/principal.ts';
+import { canAccessOrganization } from '../tenancy/principal.ts';
 import type PrismaTypes from '../generated/pothos-prisma-types.ts';
 import { getDatamodel } from '../generated/pothos-prisma-types.ts';
 import type { GraphQLContext } from './context.ts';
 import { apiError } from './errors.ts';
+import { CONNECTION_PAGE_SIZE } from './page-size.ts';
+import { untrustedValueError } from './plugins/use-safe-variables.ts';
 
 export const builder = new SchemaBuilder<{
   PrismaTypes: PrismaTypes;
@@ -39,8 +42,8 @@ export const builder = new SchemaBuilder<{
     client: (ctx) => ctx.hub.db.prisma,
     dmmf: getDatamodel(),
     filterConnectionTotalCount: true,
-    maxConnectionSize: 500,
-    defaultConnectionSize: 50,
+    maxConnectionSize: CONNECTION_PAGE_SIZE.max,
+    defaultConnectionSize: CONNECTION_PAGE_SIZE.default,
     onUnusedQuery: process.env.NODE_ENV === 'production' ? null : 'warn',
   },
   relay: {
@@ -54,7 +57,21 @@ export const builder = new SchemaBuilder<{
 });
 
 builder.addScalarType('DateTime', DateTimeResolver);
-builder.addScalarType('JSON', JSONResolver);
+// JSON arguments (a connection's config) are checked like variables: a literal object may hold a
+// "__proto__" field too (use-safe-variables.ts).
+const checkedJson = <T>(value: T): T => {
+  const error = untrustedValueError(value, 'a JSON argument');
+  if (error) throw error;
+  return value;
+};
+builder.addScalarType(
+  'JSON',
+  new GraphQLScalarType({
+    ...JSONResolver.toConfig(),
+    parseValue: (value) => checkedJson(JSONResolver.parseValue(value)),
+    parseLiteral: (ast, variables) => checkedJson(JSONResolver.parseLiteral(ast, variables)),
+  }),
+);
 
 builder.queryType({});
 builder.mutationType({});

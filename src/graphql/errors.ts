@@ -1,25 +1,16 @@
 import { GraphQLError } from 'graphql';
-import { DATABASE_RETRY_AFTER_SECONDS, isTransientDatabaseError } from '../db/sql.ts';
-import { EngineError } from '../engine/errors.ts';
-import { HubError } from '../errors.ts';
+import { ERRORS, knownError, type ErrorAnswer } from '../hub/errors.ts';
 
-/** Codes clients can branch on; `retryable` errors may succeed unchanged later. */
-export type ApiErrorCode =
-  | 'UNAUTHENTICATED'
-  | 'FORBIDDEN'
-  | 'NOT_FOUND'
-  | 'BAD_USER_INPUT'
-  | 'CONFLICT'
-  | 'FAILED_PRECONDITION'
-  | 'CONNECTION_PAUSED'
-  | 'UNAVAILABLE';
+/** Codes clients can branch on (the GraphQL column of the hub's error table); `retryable` errors may succeed unchanged later. */
+export type ApiErrorCode = ErrorAnswer['graphql'];
+
+const RETRYABLE = new Set<string>(Object.values(ERRORS).filter((e) => e.retryable).map((e) => e.graphql));
 
 export function apiError(code: ApiErrorCode, message: string, extra: { field?: string; retryAfterSeconds?: number } = {}): GraphQLError {
-  const retryable = code === 'CONNECTION_PAUSED' || code === 'UNAVAILABLE';
   return new GraphQLError(message, {
     extensions: {
       code,
-      retryable,
+      retryable: RETRYABLE.has(code),
       ...(extra.field ? { field: extra.field } : {}),
       ...(extra.retryAfterSeconds ? { retryAfterSeconds: extra.retryAfterSeconds } : {}),
     },
@@ -28,16 +19,8 @@ export function apiError(code: ApiErrorCode, message: string, extra: { field?: s
 
 export const notFound = (what: string, id: string) => apiError('NOT_FOUND', `${what} ${id} not found`);
 
-/** Maps the engine's and services' errors to GraphQL errors with codes; anything else stays masked. */
+/** Maps the hub's errors to GraphQL errors with codes (src/hub/errors.ts); anything else stays masked. */
 export function toGraphQLError(error: unknown): unknown {
-  if (error instanceof EngineError) {
-    const code: ApiErrorCode =
-      error.code === 'INVALID_COMMAND' ? 'BAD_USER_INPUT'
-        : error.code === 'PRECONDITION_FAILED' ? 'CONFLICT'
-          : error.code;
-    return apiError(code, error.message, error.details);
-  }
-  if (error instanceof HubError) return apiError(error.code, error.message, error.details);
-  if (isTransientDatabaseError(error)) return apiError('UNAVAILABLE', 'the database is unavailable; retry shortly', { retryAfterSeconds: DATABASE_RETRY_AFTER_SECONDS });
-  return error;
+  const known = knownError(error);
+  return known ? apiError(ERRORS[known.code].graphql, known.message, known.details) : error;
 }

@@ -5,16 +5,25 @@
 import { Hono, type Context } from 'hono';
 import { stringify } from 'csv-stringify/sync';
 import { buildDeprovisionEvidence } from '../audit/evidence.ts';
-import { ApiKeyAuthenticator, canAccessOrganization, type Principal } from '../auth/principal.ts';
+import { ApiKeyAuthenticator, canAccessOrganization, type Principal } from '../tenancy/principal.ts';
 import { auditRowColumns } from '../engine/audit-log.ts';
-import type { Hub } from '../hub.ts';
+import type { Hub } from '../hub/hub.ts';
+import { isUuid } from '../storage/sql.ts';
+import { browserCredential } from './session-cookies.ts';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const PAGE = 1000;
 
 export const AUDIT_CSV_COLUMNS = ['seq', 'id', 'at', 'action', 'actor_type', 'actor_id', 'delivery_id', 'target_type', 'target_id', 'test_mode', 'warnings', 'data', 'prev_hash', 'hash'] as const;
 
+// An API key, or the console's session cookie (with the CSRF header its pages send: a link from
+// another site cannot download). A setup-portal session may not export the audit log.
 async function principalOf(hub: Hub, c: Context): Promise<Principal | null> {
+  const browser = browserCredential(c.req.raw.headers, hub.publicUrl, hub.config.corsAllowedOrigins);
+  if (browser) {
+    if ('refusal' in browser) return null;
+    const session = await hub.browserSessions.resolve(browser.cookie);
+    return session && session.kind !== 'setup' ? session : null;
+  }
   return hub.auth.authenticate(ApiKeyAuthenticator.bearer(c.req.header('authorization')));
 }
 
@@ -32,7 +41,7 @@ export function auditRoutes(hub: Hub): Hono {
     const principal = await principalOf(hub, c);
     if (!principal) return unauthorized(c);
     const userId = c.req.param('file').replace(/\.json$/, '');
-    if (!UUID.test(userId)) return notFound(c, 'user');
+    if (!isUuid(userId)) return notFound(c, 'user');
     const [owner] = await hub.db.sql.query<{ organizationId: string }>('SELECT organization_id AS "organizationId" FROM directory_user WHERE id = $1', [userId]);
     if (!owner || !canAccessOrganization(principal, owner.organizationId)) return notFound(c, 'user');
     const evidence = await buildDeprovisionEvidence(hub.db.sql, hub.auditSigner, userId);
@@ -47,7 +56,7 @@ export function auditRoutes(hub: Hub): Hono {
     if (!principal) return unauthorized(c);
     const file = c.req.param('file');
     const organizationId = file.endsWith('.csv') ? file.slice(0, -4) : '';
-    if (!UUID.test(organizationId) || !canAccessOrganization(principal, organizationId)) return notFound(c, 'organization');
+    if (!isUuid(organizationId) || !canAccessOrganization(principal, organizationId)) return notFound(c, 'organization');
     const [org] = await hub.db.sql.query<{ slug: string }>('SELECT slug FROM organization WHERE id = $1', [organizationId]);
     if (!org) return notFound(c, 'organization');
 

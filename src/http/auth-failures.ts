@@ -1,5 +1,5 @@
-// Failed authentications per client address: a wrong or missing SCIM token, GraphQL API key or
-// webhook signature counts against the address it came from; past AUTH_FAILURES_PER_ADDRESS in
+// Failed authentications per client address: a wrong or missing SCIM token, GraphQL API key (over
+// HTTP or when a graphql-ws socket opens) or webhook signature counts against the address it came from; past AUTH_FAILURES_PER_ADDRESS in
 // AUTH_FAILURE_WINDOW_SECONDS the address is answered 429 with Retry-After (in each protocol's error
 // format) until the window ends, without its credentials being checked, so tokens cannot be probed
 // at speed. rate-limiter-flexible's in-memory limiter (as the SCIM per-connection limit): per
@@ -24,8 +24,8 @@ import type { Context, MiddlewareHandler } from 'hono';
 import ipaddr from 'ipaddr.js';
 import { Counter } from 'prom-client';
 import { RateLimiterMemory } from 'rate-limiter-flexible';
-import { ApiKeyAuthenticator } from '../auth/principal.ts';
-import type { Hub } from '../hub.ts';
+import { ApiKeyAuthenticator } from '../tenancy/principal.ts';
+import type { Hub } from '../hub/hub.ts';
 import { METRIC_PREFIX, type HubMetrics } from '../observability/metrics.ts';
 import { hashSecret } from '../secrets/index.ts';
 
@@ -39,7 +39,7 @@ export interface AuthFailureSettings {
 }
 
 /** Where refused authentications are counted: a fixed set, never a value from the request. */
-export type AuthEndpoint = 'scim' | 'graphql' | 'webhook';
+export type AuthEndpoint = 'scim' | 'graphql' | 'graphql-ws' | 'webhook';
 
 /** How long a token that authenticated keeps its address's throttle from applying to it. */
 const REMEMBER_MS = 60 * 60 * 1000;
@@ -47,9 +47,14 @@ const REMEMBER_MAX = 10_000;
 
 /** The client's address, as TRUST_PROXY says to read it. */
 export function clientAddress(c: Context, trustProxy: number): string {
-  const socket = getConnInfo(c).remote.address ?? 'unknown';
+  return addressBehindProxies(getConnInfo(c).remote.address, c.req.header('x-forwarded-for'), trustProxy);
+}
+
+/** The same for a request outside Hono (the graphql-ws upgrade): its socket's peer and X-Forwarded-For. */
+export function addressBehindProxies(peer: string | undefined, forwardedFor: string | undefined, trustProxy: number): string {
+  const socket = peer ?? 'unknown';
   if (trustProxy <= 0) return socket;
-  const chain = [...(c.req.header('x-forwarded-for') ?? '').split(',').map((h) => h.trim()).filter(Boolean), socket];
+  const chain = [...(forwardedFor ?? '').split(',').map((h) => h.trim()).filter(Boolean), socket];
   const seen = chain[chain.length - 1 - trustProxy] ?? chain[0]!;
   return isIP(seen) ? seen : socket;
 }
@@ -97,32 +102,57 @@ export class AuthFailureGuard {
   }
 
   /**
+   * Before checking a credential: seconds the address must wait (it failed too often), or null to
+   * go on. A token that authenticated recently is let through whatever its address did.
+   */
+  async refusal(endpoint: AuthEndpoint, address: string, token: string | null | undefined): Promise<number | null> {
+    const digest = this.digest(token);
+    if (digest && this.recentlyAuthenticated(digest)) return null;
+    const wait = await this.throttledFor(limitKey(address));
+    if (wait !== null) this.counter.inc({ endpoint, outcome: 'throttled' });
+    return wait;
+  }
+
+  /** After checking it: a refusal counts against the address; a success remembers the token. */
+  async outcome(endpoint: AuthEndpoint, address: string, token: string | null | undefined, authenticated: boolean): Promise<void> {
+    if (!authenticated) {
+      this.counter.inc({ endpoint, outcome: 'refused' });
+      // Rejects once the address is over the limit: the next request finds it throttled.
+      await this.limiter.consume(limitKey(address)).catch(() => {});
+      return;
+    }
+    const digest = this.digest(token);
+    if (digest) this.remember(digest);
+  }
+
+  private digest(token: string | null | undefined): string | null {
+    return token && token.length <= 512 ? hashSecret(token) : null;
+  }
+
+  /**
    * Middleware for one endpoint: `failed(status)` tells a refused authentication from the answer's
    * status; `answer` writes the 429 in the endpoint's protocol.
    */
-  middleware(endpoint: AuthEndpoint, failed: (status: number) => boolean, answer: (c: Context, retryAfterSeconds: number) => Response): MiddlewareHandler {
+  middleware(
+    endpoint: AuthEndpoint,
+    failed: (status: number) => boolean,
+    answer: (c: Context, retryAfterSeconds: number) => Response,
+    /** The secret the request presents (default: its bearer token); one that authenticated recently is not throttled. */
+    presented: (c: Context) => string | null = (c) => ApiKeyAuthenticator.bearer(c.req.header('authorization')),
+  ): MiddlewareHandler {
     return async (c, next) => {
-      const key = limitKey(clientAddress(c, this.settings.trustProxy));
-      const token = ApiKeyAuthenticator.bearer(c.req.header('authorization'));
-      const digest = token && token.length <= 512 ? hashSecret(token) : null;
-      if (!digest || !this.recentlyAuthenticated(digest)) {
-        const wait = await this.throttledFor(key);
-        if (wait !== null) {
-          this.counter.inc({ endpoint, outcome: 'throttled' });
-          const response = answer(c, wait);
-          response.headers.set('Retry-After', String(wait));
-          return response;
-        }
+      const address = clientAddress(c, this.settings.trustProxy);
+      const token = presented(c);
+      const wait = await this.refusal(endpoint, address, token);
+      if (wait !== null) {
+        const response = answer(c, wait);
+        response.headers.set('Retry-After', String(wait));
+        return response;
       }
       await next();
       const status = c.res.status;
-      if (failed(status)) {
-        this.counter.inc({ endpoint, outcome: 'refused' });
-        // Rejects once the address is over the limit: the next request finds it throttled.
-        await this.limiter.consume(key).catch(() => {});
-      } else if (digest && status < 400) {
-        this.remember(digest);
-      }
+      if (failed(status)) await this.outcome(endpoint, address, token, false);
+      else if (status < 400) await this.outcome(endpoint, address, token, true);
     };
   }
 }

@@ -1,10 +1,10 @@
 // The HTTP side of observability: request ids, one log line and two metrics per request, and the
 // /healthz, /readyz and /metrics endpoints.
 import type { Context, Hono, MiddlewareHandler } from 'hono';
+import { bearerAuth } from 'hono/bearer-auth';
 import { requestId } from 'hono/request-id';
 import { routePath } from 'hono/route';
-import { digestsEqual, hashSecret } from '../secrets/index.ts';
-import type { Hub } from '../hub.ts';
+import type { Hub } from '../hub/hub.ts';
 import { checkReadiness } from './readiness.ts';
 
 /**
@@ -67,17 +67,21 @@ export function observabilityRoutes(app: Hono, hub: Hub) {
     return c.json({ status: 'unready', down: readiness.down, ...degraded, checks: readiness.checks }, 503);
   });
 
+  // METRICS_TOKEN: hono's bearer-auth (it compares in constant time); open when unset.
+  const token = hub.config.metricsToken;
+  if (token) {
+    app.use('/metrics', bearerAuth({
+      token,
+      realm: 'metrics',
+      noAuthenticationHeader: { message: unauthorizedMetrics },
+      invalidAuthenticationHeader: { message: unauthorizedMetrics },
+      invalidToken: { message: unauthorizedMetrics },
+    }));
+  }
   app.get('/metrics', async (c) => {
-    const token = hub.config.metricsToken;
-    if (token) {
-      const presented = /^Bearer\s+(.+)$/i.exec(c.req.header('authorization') ?? '')?.[1]?.trim();
-      // Compared as digests: equal length, constant time.
-      if (!presented || !digestsEqual(hashSecret(presented), hashSecret(token))) {
-        c.header('WWW-Authenticate', 'Bearer realm="metrics"');
-        return c.json({ error: 'unauthorized', message: 'send the METRICS_TOKEN of this server: Authorization: Bearer <token>' }, 401);
-      }
-    }
     const { contentType, body } = await hub.metrics.render();
     return c.body(body, 200, { 'Content-Type': contentType, 'Cache-Control': 'no-store' });
   });
 }
+
+const unauthorizedMetrics = { error: 'unauthorized', message: 'send the METRICS_TOKEN of this server: Authorization: Bearer <token>' };

@@ -128,8 +128,46 @@ export class HubMetrics {
     registers: [this.registry],
   });
 
+  readonly strayErrors = new Counter({
+    name: `${METRIC_PREFIX}stray_errors_total`,
+    help: 'Errors thrown outside any request (uncaught exceptions, unhandled rejections): logged, and the hub keeps serving. Any is a bug to report.',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+
   /** Connection id → provider: a connection's provider never changes, and connections are few. */
   private readonly providers = new Map<string, string>();
+
+  // Outbound webhooks (src/webhooks), per endpoint: endpoint ids are bounded by the endpoints that exist.
+  readonly outboundWebhookDeliveries = new Counter({
+    name: `${METRIC_PREFIX}outbound_webhook_deliveries_total`,
+    help: 'Outbound webhook deliveries that ended an attempt, by endpoint and outcome: delivered (2xx), retrying, failed (schedule exhausted).',
+    labelNames: ['endpoint_id', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly outboundWebhookAttempts = new Counter({
+    name: `${METRIC_PREFIX}outbound_webhook_attempts_total`,
+    help: 'Outbound webhook HTTP attempts, by endpoint and answer (2xx, 4xx, 5xx, or error: no answer).',
+    labelNames: ['endpoint_id', 'status_class'] as const,
+    registers: [this.registry],
+  });
+
+  readonly outboundWebhookLag = new Histogram({
+    name: `${METRIC_PREFIX}outbound_webhook_lag_seconds`,
+    help: "From an event's commit to its endpoint's 2xx answer, by endpoint (retries included).",
+    labelNames: ['endpoint_id'] as const,
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 15, 60, 300, 1800, 7200, 36000, 86400],
+    registers: [this.registry],
+  });
+
+  /** One webhook attempt's end (src/webhooks/worker.ts). */
+  webhookAttempt(endpointId: string, status: number | null, outcome: 'delivered' | 'retrying' | 'failed', lagMs: number | null) {
+    const statusClass = status === null ? 'error' : `${Math.floor(status / 100)}xx`;
+    this.outboundWebhookAttempts.inc({ endpoint_id: endpointId, status_class: statusClass });
+    this.outboundWebhookDeliveries.inc({ endpoint_id: endpointId, outcome });
+    if (outcome === 'delivered' && lagMs !== null) this.outboundWebhookLag.observe({ endpoint_id: endpointId }, seconds(lagMs));
+  }
 
   constructor(private readonly options: HubMetricsOptions = {}) {
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: METRIC_PREFIX });

@@ -8,9 +8,9 @@
 // load balancer's rotation for a dependency none of them needs to serve. It is a degraded state:
 // in the body (`status: "degraded"`) and in the event_bus_healthy gauge.
 import { readdir } from 'node:fs/promises';
-import { migrationsDir } from '../db/migrate.ts';
+import { migrationsDir } from '../storage/migrate.ts';
 import { RedisEventBus } from '../events/redis-bus.ts';
-import type { Hub } from '../hub.ts';
+import type { Hub } from '../hub/hub.ts';
 
 /** Each check gives up after this long: a probe must answer even when a dependency hangs. */
 const CHECK_TIMEOUT_MS = 2_000;

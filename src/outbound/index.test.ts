@@ -1,5 +1,5 @@
 // The outbound guard against real sockets on 127.0.0.1: address classes, the connect-time DNS
-// check, redirects, size and time bounds, and run() for SDKs on the global fetch.
+// check, redirects, size and time bounds, and run() for SDKs on the global fetch (and its signal).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -187,5 +187,29 @@ describe('the guard on real connections', () => {
       }
     });
     expect((await refusal(wrapped)).reason).toBe('private_address');
+  });
+
+  it('run() with a signal: requests inside it (global fetch, or the dispatcher) are aborted, their sockets closed', async () => {
+    const closed: string[] = [];
+    const hanging = await target((req) => req.socket.once('close', () => closed.push(req.url ?? '')));
+    try {
+      // The guard's own timeout is far off: only the signal can end these requests in time.
+      const outbound = createOutbound(policy({ allowPrivateNetworks: true, limits: { responseTimeoutMs: 120_000 } }));
+      const controller = new AbortController();
+      const viaGlobal = outbound.run(() => fetch(`${hanging.url}/global`), { signal: controller.signal }).then(() => null, (e: unknown) => e);
+      const viaDispatcher = outbound.run(() => fetch(`${hanging.url}/dispatcher`, { dispatcher: outbound.dispatcher } as RequestInit), { signal: controller.signal }).then(() => null, (e: unknown) => e);
+      await expect.poll(() => hanging.hits.length).toBe(2);
+      expect(closed).toEqual([]);
+      controller.abort(new Error('out of time'));
+      await expect.poll(() => closed.sort(), { timeout: 5_000 }).toEqual(['/dispatcher', '/global']);
+      expect(await viaGlobal).toBeInstanceOf(Error);
+      expect(await viaDispatcher).toBeInstanceOf(Error);
+      // Already aborted: nothing is sent.
+      await expect(outbound.run(() => fetch(`${hanging.url}/late`), { signal: controller.signal })).rejects.toThrow('out of time');
+      expect(hanging.hits).not.toContain('/late');
+    } finally {
+      hanging.server.closeAllConnections();
+      await new Promise((r) => hanging.server.close(r));
+    }
   });
 });

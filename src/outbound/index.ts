@@ -14,6 +14,7 @@ import { lookup as dnsLookup, type LookupAddress, type LookupAllOptions, type Lo
 import { isIP } from 'node:net';
 import ipaddr from 'ipaddr.js';
 import { Agent, buildConnector, DecoratorHandler, Dispatcher, fetch as undiciFetch, getGlobalDispatcher, setGlobalDispatcher } from 'undici';
+import { OutboundRefusedError, refusalIn } from './refusal.ts';
 
 export const DEFAULT_OUTBOUND_LIMITS = {
   connectTimeoutMs: 10_000,
@@ -37,16 +38,7 @@ export interface OutboundPolicy {
   lookup?: typeof dnsLookup;
 }
 
-export type RefusalReason = 'scheme' | 'host' | 'private_address' | 'redirect' | 'too_large';
-
-/** The hub refused to send, or to read, an outbound request. The message says what to change. */
-export class OutboundRefusedError extends Error {
-  readonly code = 'OUTBOUND_REFUSED';
-  constructor(readonly reason: RefusalReason, message: string) {
-    super(message);
-    this.name = 'OutboundRefusedError';
-  }
-}
+export { OutboundRefusedError, refusalIn, type RefusalReason } from './refusal.ts';
 
 const PRIVATE_HINT = 'the hub sends no requests to private networks unless OUTBOUND_ALLOW_PRIVATE_NETWORKS=true';
 
@@ -129,6 +121,7 @@ interface Forwarding {
   onConnect(abort: (reason?: Error) => void, ...rest: unknown[]): void;
   onHeaders(statusCode: number, headers: Buffer[] | null, resume: () => void, statusText: string): boolean;
   onData(chunk: Buffer): boolean;
+  onComplete(trailers: unknown): void;
   onError(error: Error): void;
 }
 const ForwardingHandler = DecoratorHandler as unknown as new (handler: Dispatcher.DispatchHandlers) => Forwarding;
@@ -225,14 +218,6 @@ export class OutboundAgent extends Agent {
   }
 }
 
-/** An OutboundRefusedError behind fetch's "fetch failed" (or an SDK's wrapping of it), if any. */
-export function refusalIn(error: unknown): OutboundRefusedError | null {
-  for (let e = error, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
-    if (e instanceof OutboundRefusedError) return e;
-  }
-  return null;
-}
-
 /** What a connector (or any other part of the hub) sends through. */
 export interface OutboundHttp {
   /** fetch() through the guard; a refusal rejects with the OutboundRefusedError itself. */
@@ -242,15 +227,18 @@ export interface OutboundHttp {
   /**
    * Runs `fn` with the global fetch() calls it makes going through the guard, for SDKs that only
    * use the global fetch (@clerk/backend); when the guard refused a request `fn` made, that
-   * refusal is what `fn` fails with (an SDK's own wrapping, "fetch failed", says less).
+   * refusal is what `fn` fails with (an SDK's own wrapping, "fetch failed", says less). With a
+   * `signal`, every request `fn` sends through the guard is aborted (its socket closed) when the
+   * signal is: the way to cancel calls of an SDK that takes no signal (@clerk/backend, stytch).
    */
-  run<T>(fn: () => Promise<T>): Promise<T>;
+  run<T>(fn: () => Promise<T>, options?: { signal?: AbortSignal }): Promise<T>;
   readonly policy: OutboundPolicy;
 }
 
 interface Scope {
   dispatcher: Dispatcher;
   refusal?: OutboundRefusedError;
+  signal?: AbortSignal;
 }
 
 const scopes = new AsyncLocalStorage<Scope>();
@@ -281,12 +269,28 @@ function installScopedGlobalDispatcher() {
   if (!(getGlobalDispatcher() instanceof ScopedGlobalDispatcher)) setGlobalDispatcher(new ScopedGlobalDispatcher(getGlobalDispatcher()));
 }
 
-/** Records a refusal for the run() it happened in, then passes it on. */
-class RecordingHandler extends ForwardingHandler {
+/** Records a refusal for the run() it happened in, and aborts the request with the run's signal. */
+class ScopedHandler extends ForwardingHandler {
+  private unlisten: (() => void) | undefined;
+
   constructor(handler: Dispatcher.DispatchHandlers, private readonly scope: Scope | undefined) {
     super(handler);
   }
+  override onConnect(abort: (reason?: Error) => void, ...rest: unknown[]) {
+    super.onConnect(abort, ...rest);
+    const signal = this.scope?.signal;
+    if (!signal) return;
+    const onAbort = () => abort(signal.reason instanceof Error ? signal.reason : new Error('the request was cancelled'));
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    this.unlisten = () => signal.removeEventListener('abort', onAbort);
+  }
+  override onComplete(trailers: unknown) {
+    this.unlisten?.();
+    return super.onComplete(trailers);
+  }
   override onError(error: Error) {
+    this.unlisten?.();
     if (this.scope && error instanceof OutboundRefusedError) this.scope.refusal ??= error;
     return super.onError(error);
   }
@@ -295,7 +299,7 @@ class RecordingHandler extends ForwardingHandler {
 /** The guard for one policy: an agent, a fetch and a run() over it. */
 export function createOutbound(policy: OutboundPolicy): OutboundHttp {
   const agent = new OutboundAgent(policy);
-  const dispatcher: Dispatcher = agent.compose((dispatch) => (options, handler) => dispatch(options, new RecordingHandler(handler, scopes.getStore())));
+  const dispatcher: Dispatcher = agent.compose((dispatch) => (options, handler) => dispatch(options, new ScopedHandler(handler, scopes.getStore())));
   const guardedFetch = (async (input: Parameters<typeof fetch>[0], init?: RequestInit) => {
     try {
       return (await undiciFetch(input as never, { ...(init as object), dispatcher, redirect: 'manual' } as never)) as unknown as Response;
@@ -307,9 +311,10 @@ export function createOutbound(policy: OutboundPolicy): OutboundHttp {
     policy,
     dispatcher,
     fetch: guardedFetch,
-    async run<T>(fn: () => Promise<T>): Promise<T> {
+    async run<T>(fn: () => Promise<T>, options: { signal?: AbortSignal } = {}): Promise<T> {
+      options.signal?.throwIfAborted();
       installScopedGlobalDispatcher();
-      const scope: Scope = { dispatcher };
+      const scope: Scope = { dispatcher, signal: options.signal };
       try {
         return await scopes.run(scope, fn);
       } catch (error) {

@@ -1,6 +1,6 @@
 // Secrets inside free text (an error message, an upstream answer, a URL): replaced by "[redacted]"
 // by their shape, and by their exact value for the few secrets the hub was started with. Used on
-// every serialized log line (src/logger.ts) and on upstream error summaries (src/outbound), so it
+// every serialized log line (src/hub/logger.ts) and on upstream error summaries (src/outbound), so it
 // is one regular expression over the text, and leaves the text as it was when it finds nothing.
 //
 // Every pattern stops at `"` and `\`: applied to a JSON line it never eats an escape or a quote,

@@ -4,6 +4,7 @@
 // protocol's error format, while a token that already authenticated keeps working.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { clerkEvent, sendClerk } from '../clerk/clerk-objects.ts';
 import { createScimConnection, scimRequest, type ScimConnection } from '../scim/support.ts';
 import { startTestHub, type TestHub } from '../support/server.ts';
@@ -19,6 +20,22 @@ async function requestLog(t: TestHub, organizationId: string, connectionId: stri
   await new Promise((r) => setTimeout(r, 100));
   const data = await t.gqlOk(REQUEST_LOG, { o: organizationId });
   return data.organization.connections.find((c: { id: string }) => c.id === connectionId).requestLog as Array<{ method: string; path: string; status: number; error: string | null }>;
+}
+
+/** Opens a graphql-ws socket with `key` and tells how it ended: acknowledged, or closed with a code. */
+async function openSocket(t: TestHub, key: string, headers: Record<string, string>): Promise<{ acked: boolean; code?: number; reason?: string }> {
+  const socket = new WebSocket(`${t.url.replace('http', 'ws')}/graphql`, 'graphql-transport-ws', { headers });
+  return new Promise((resolve, reject) => {
+    socket.once('error', reject);
+    socket.once('open', () => socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${key}` } })));
+    socket.on('message', (data) => {
+      if (JSON.parse(String(data)).type === 'connection_ack') {
+        resolve({ acked: true });
+        socket.close();
+      }
+    });
+    socket.once('close', (code, reason) => resolve({ acked: false, code, reason: String(reason) }));
+  });
 }
 
 async function graphql(t: TestHub, key: string | null, headers: Record<string, string> = {}) {
@@ -101,6 +118,19 @@ describe(`after ${LIMIT} failed authentications from one address`, () => {
     expect((await graphql(t, t.adminKey, client)).status).toBe(200);
   });
 
+  it('graphql-ws counts keys refused when a socket opens, and past the limit closes new sockets with 4429 unchecked', async () => {
+    const client = from('203.0.113.25');
+    expect(await openSocket(t, t.adminKey, client)).toEqual({ acked: true });
+    for (let i = 0; i < LIMIT; i++) expect(await openSocket(t, `lhk_wrong_ws_${i}`, client)).toMatchObject({ acked: false, code: 4403 });
+    const refused = await openSocket(t, 'lhk_wrong_ws_next', client);
+    expect(refused).toMatchObject({ acked: false, code: 4429, reason: expect.stringMatching(/retry after \d+ s/) });
+    // The limit is per address and shared with HTTP: this address is throttled on /graphql too…
+    expect((await graphql(t, null, client)).status).toBe(429);
+    // …the key that authenticated here before still opens sockets, and other addresses are unaffected.
+    expect(await openSocket(t, t.adminKey, client)).toEqual({ acked: true });
+    expect(await openSocket(t, 'lhk_wrong_ws_elsewhere', from('198.51.100.25'))).toMatchObject({ acked: false, code: 4403 });
+  });
+
   it('webhooks answer the next delivery 429 with a JSON error and Retry-After', async () => {
     const client = from('203.0.113.30');
     const clerk = await createVendorConnection(t, 'clerk', { webhookSigningSecret: randomWebhookSecret(), secretKey: 'sk_test_throttle' });
@@ -118,6 +148,7 @@ describe(`after ${LIMIT} failed authentications from one address`, () => {
     const metrics = await (await fetch(`${t.url}/metrics`)).text();
     expect(metrics).toMatch(/lifecycle_hub_auth_failures_total\{endpoint="scim",outcome="refused"\} [1-9]/);
     expect(metrics).toMatch(/lifecycle_hub_auth_failures_total\{endpoint="graphql",outcome="throttled"\} [1-9]/);
+    expect(metrics).toMatch(/lifecycle_hub_auth_failures_total\{endpoint="graphql-ws",outcome="throttled"\} [1-9]/);
     expect(metrics).not.toContain('203.0.113');
     expect(metrics).not.toContain('guess-');
   });

@@ -1,7 +1,9 @@
 // Every Query, Mutation and Subscription field of the built schema, generated from the schema (a
 // field added later is covered without touching this file), called with no key, with wrong keys
 // and with organization B's valid key against organization A's objects. Each call must fail with
-// the right code, hand back none of A's data and change nothing.
+// the right code, hand back none of A's data and change nothing. The same runs with browser
+// sessions (cookies): organization B's setup session and console session against A, A's own setup
+// session outside what it may do (use-setup-restrictions.ts), and cookies without the CSRF header.
 import {
   getNamedType,
   getNullableType,
@@ -17,15 +19,42 @@ import {
   type GraphQLObjectType,
 } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { createClient } from 'graphql-ws';
 import { schema } from '../../src/graphql/schema.ts';
+import { SETUP_ALLOWED } from '../../src/graphql/plugins/use-setup-restrictions.ts';
 import { startTestHub, type TestHub } from '../support/server.ts';
-import { wsClient } from '../streams/support.ts';
+import { wsClient, wsUrl } from '../streams/support.ts';
 import { createTenant, expectNothingChanged, type Tenant } from './support.ts';
 
 let t: TestHub;
 let a: Tenant;
 let b: Tenant;
 let revokedKeyOfA: string;
+let setupLinkIdOfA: string;
+/** Cookie headers of browser sessions: B's setup and console sessions, A's own setup session. */
+let setupCookieOfB: string;
+let consoleCookieOfB: string;
+let setupCookieOfA: string;
+
+async function signIn(mutation: string, variables: Record<string, unknown>): Promise<string> {
+  const response = await fetch(`${t.url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-lifecycle-hub-csrf': '1' },
+    body: JSON.stringify({ query: mutation, variables }),
+  });
+  const set = response.headers.getSetCookie().find((c) => !/Max-Age=0/i.test(c));
+  if (!set) throw new Error(`no session cookie: ${await response.text()}`);
+  return set.split(';')[0]!;
+}
+
+async function setupLinkToken(organizationId: string): Promise<{ id: string; token: string }> {
+  const { createSetupLink } = await t.gqlOk('mutation($o: ID!) { createSetupLink(input: { organizationId: $o }) { setupLink { id } url } }', { o: organizationId });
+  return { id: createSetupLink.setupLink.id, token: (createSetupLink.url as string).split('#')[1]! };
+}
+
+const START_SETUP = 'mutation($t: String!) { startSetupSession(input: { token: $t }) { viewer { kind } } }';
+
 beforeAll(async () => {
   t = await startTestHub();
   a = await createTenant(t, 'Alpha');
@@ -33,21 +62,26 @@ beforeAll(async () => {
   const { createApiKey } = await t.gqlOk(`mutation($o: ID) { createApiKey(input: { organizationId: $o, name: "old" }) { secret apiKey { id } } }`, { o: a.organizationId });
   await t.gqlOk(`mutation($k: ID!) { revokeApiKey(input: { apiKeyId: $k }) { apiKey { id } } }`, { k: createApiKey.apiKey.id });
   revokedKeyOfA = createApiKey.secret;
+  setupLinkIdOfA = (await setupLinkToken(a.organizationId)).id;
+  setupCookieOfB = await signIn(START_SETUP, { t: (await setupLinkToken(b.organizationId)).token });
+  setupCookieOfA = await signIn(START_SETUP, { t: (await setupLinkToken(a.organizationId)).token });
+  consoleCookieOfB = await signIn('mutation($k: String!) { startConsoleSession(input: { apiKey: $k }) { viewer { kind } } }', { k: b.apiKey });
 }, 120_000);
 afterAll(async () => {
   await t?.close();
 });
 
 /** Which of organization A's objects an ID argument names, by its name (and the field's, for `id`). */
-type ObjectOfA = 'organizationId' | 'userId' | 'groupId' | 'connectionId' | 'apiKeyId' | 'sessionId';
+type ObjectOfA = 'organizationId' | 'userId' | 'groupId' | 'connectionId' | 'apiKeyId' | 'sessionId' | 'setupLinkId' | 'scimTokenId' | 'webhookEndpointId' | 'webhookDeliveryId';
 function objectOfA(field: string, arg: string): ObjectOfA {
   if (arg === 'id') {
-    const byField: Record<string, ObjectOfA> = { organization: 'organizationId', user: 'userId', group: 'groupId' };
+    const byField: Record<string, ObjectOfA> = { organization: 'organizationId', user: 'userId', group: 'groupId', connection: 'connectionId', webhookEndpoint: 'webhookEndpointId' };
     if (byField[field]) return byField[field];
   }
   const byName: Record<string, ObjectOfA> = {
     organizationId: 'organizationId', userId: 'userId', groupId: 'groupId', connectionId: 'connectionId',
-    authoritativeConnectionId: 'connectionId', apiKeyId: 'apiKeyId', sessionId: 'sessionId',
+    authoritativeConnectionId: 'connectionId', apiKeyId: 'apiKeyId', sessionId: 'sessionId', setupLinkId: 'setupLinkId', tokenId: 'scimTokenId',
+    endpointId: 'webhookEndpointId', deliveryId: 'webhookDeliveryId',
   };
   if (byName[arg]) return byName[arg];
   throw new Error(`${field}(${arg}: ID): say which of organization A's objects it names, in objectOfA`);
@@ -57,6 +91,7 @@ const idOfA = (field: string, arg: string) => `<<A.${objectOfA(field, arg)}>>`;
 const withIdsOfA = (variables: Record<string, unknown>) =>
   JSON.parse(JSON.stringify(variables).replace(/<<A\.(\w+)>>/g, (_m, key: ObjectOfA) => ({
     organizationId: a.organizationId, userId: a.userId, groupId: a.groupId, connectionId: a.scim.connectionId, apiKeyId: a.apiKeyId, sessionId: a.sessionId,
+    setupLinkId: setupLinkIdOfA, scimTokenId: a.scimTokenId, webhookEndpointId: a.webhookEndpointId, webhookDeliveryId: a.webhookDeliveryId,
   })[key])) as Record<string, unknown>;
 
 /** A plausible value for an input type; ID fields get A's objects (every ID, required or not). */
@@ -67,8 +102,9 @@ function valueFor(field: string, name: string, type: GraphQLInputType, required:
     const element = valueFor(field, name, inner.ofType, true);
     return element && { value: [element.value], namesA: element.namesA };
   }
-  // Event cursors (`after`) name no object; the organization argument beside them does.
+  // Event cursors (`after`, `afterEventId`) name no object; the organization or endpoint argument beside them does.
   if (named.name === 'ID' && name === 'after') return undefined;
+  if (named.name === 'ID' && name === 'afterEventId') return { value: '0', namesA: false };
   if (named.name === 'ID') return { value: idOfA(field, name), namesA: true };
   if (!required) return undefined;
   if (isInputObjectType(named)) {
@@ -147,12 +183,34 @@ const operations: Operation[] = [
 const subscriptions: Operation[] = Object.values(schema.getSubscriptionType()!.getFields()).map((f) => operationFor('subscription', f));
 
 /** Everything of A that must never show up in an answer to another key. */
-const secretsOfA = () => [a.organizationId, a.userId, a.groupId, a.scim.connectionId, a.apiKeyId, a.sessionId, a.credentialId, 'Alpha'];
+const secretsOfA = () => [a.organizationId, a.userId, a.groupId, a.scim.connectionId, a.apiKeyId, a.sessionId, a.credentialId, setupLinkIdOfA, a.scimTokenId, a.webhookEndpointId, 'Alpha'];
 
-async function post(op: Operation, authorization: string | null) {
+/**
+ * B's answer to an operation: none of A in it; a field naming A refused (NOT_FOUND or FORBIDDEN)
+ * with no data; an unscoped field (organizations, auditSigningKey, createOrganization) answers
+ * for B or refuses.
+ */
+function expectNoneOfA(op: Operation, body: { data?: Record<string, unknown> | null; errors?: Array<{ extensions?: { code?: string } }> }) {
+  const code = codeOf(body);
+  const data = JSON.stringify(body.data ?? null);
+  for (const secret of secretsOfA()) expect(data, `${op.field} answered with A's ${secret}`).not.toContain(secret);
+  if (op.namesA) {
+    expect([op.field, code]).toEqual([op.field, expect.stringMatching(/^(NOT_FOUND|FORBIDDEN)$/)]);
+    expect(body.data?.[op.field] ?? null, op.field).toBeNull();
+  } else {
+    expect([op.field, code ?? 'ok']).toEqual([op.field, expect.stringMatching(/^(ok|FORBIDDEN)$/)]);
+  }
+}
+
+async function post(op: Operation, authorization: string | null, browser: { cookie?: string; csrf?: boolean } = {}) {
   const response = await fetch(`${t.url}/graphql`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', ...(authorization !== null ? { authorization } : {}) },
+    headers: {
+      'content-type': 'application/json',
+      ...(authorization !== null ? { authorization } : {}),
+      ...(browser.cookie ? { cookie: browser.cookie } : {}),
+      ...(browser.csrf ? { 'x-lifecycle-hub-csrf': '1' } : {}),
+    },
     body: JSON.stringify({ query: op.query, variables: withIdsOfA(op.variables) }),
   });
   const body = (await response.json()) as { data?: Record<string, unknown> | null; errors?: Array<{ message: string; extensions?: { code?: string } }> };
@@ -190,26 +248,81 @@ describe("organization B's valid key against organization A's objects", () => {
     await expectNothingChanged(t, async () => {
       for (const op of operations) {
         const { body } = await post(op, `Bearer ${b.apiKey}`);
-        const code = body.errors?.[0]?.extensions?.code;
-        seen[op.field] = code ?? 'ok';
-        const data = JSON.stringify(body.data ?? null);
-        for (const secret of secretsOfA()) expect(data, `${op.field} answered with A's ${secret}`).not.toContain(secret);
-        if (op.namesA) {
-          expect([op.field, code]).toEqual([op.field, expect.stringMatching(/^(NOT_FOUND|FORBIDDEN)$/)]);
-          expect(body.data?.[op.field] ?? null, op.field).toBeNull();
-        } else {
-          // Unscoped fields (organizations, auditSigningKey, createOrganization) answer for B or refuse.
-          expect([op.field, code ?? 'ok']).toEqual([op.field, expect.stringMatching(/^(ok|FORBIDDEN)$/)]);
-        }
+        seen[op.field] = codeOf(body) ?? 'ok';
+        expectNoneOfA(op, body);
       }
     });
     // The unscoped ones, stated: an organization key sees only its organization and cannot create one.
     expect(seen).toMatchObject({ organizations: 'ok', createOrganization: 'FORBIDDEN' });
   });
 
+  it('answers NOT_FOUND on every field that names an object, when the id is not an id at all, and changes nothing', async () => {
+    for (const badId of ['not-a-uuid', 'a'.repeat(3000), "1' OR '1'='1"]) {
+      await expectNothingChanged(t, async () => {
+        for (const op of operations.filter((o) => o.namesA)) {
+          const variables = JSON.parse(JSON.stringify(op.variables).replace(/<<A\.\w+>>/g, badId)) as Record<string, unknown>;
+          const response = await fetch(`${t.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${b.apiKey}` }, body: JSON.stringify({ query: op.query, variables }) });
+          const body = (await response.json()) as { errors?: Array<{ extensions?: { code?: string } }> };
+          expect([op.field, badId.slice(0, 20), body.errors?.[0]?.extensions?.code]).toEqual([op.field, badId.slice(0, 20), 'NOT_FOUND']);
+        }
+      });
+    }
+  });
+
   it("lists only B's organization", async () => {
     const { organizations } = await t.gqlOk('{ organizations { id } }', {}, b.apiKey);
     expect(organizations).toEqual([{ id: b.organizationId }]);
+  });
+});
+
+/** Signing in and out: covered in test/sessions; here they would end the session the loop runs in. */
+const SESSION_FIELDS = new Set(['startSetupSession', 'startConsoleSession', 'endSession']);
+const codeOf = (body: { errors?: Array<{ extensions?: { code?: string } }> }) => body.errors?.[0]?.extensions?.code;
+
+describe('browser sessions (cookies)', () => {
+  it.each([
+    ["organization B's setup session", () => setupCookieOfB],
+    ["organization B's console session", () => consoleCookieOfB],
+  ] as Array<[string, () => string]>)("%s against A's objects: NOT_FOUND or FORBIDDEN on every field that names A, none of A shown, nothing changed", async (_name, cookie) => {
+    await expectNothingChanged(t, async () => {
+      for (const op of operations.filter((o) => !SESSION_FIELDS.has(o.field))) {
+        const { body } = await post(op, null, { cookie: cookie(), csrf: true });
+        expectNoneOfA(op, body);
+      }
+    });
+  });
+
+  it("A's own setup session: every field outside what it may do is FORBIDDEN, answers no data and changes nothing", async () => {
+    let refused = 0;
+    await expectNothingChanged(t, async () => {
+      for (const op of operations) {
+        const allowed = SETUP_ALLOWED[op.root === 'query' ? 'Query' : 'Mutation'];
+        if (SESSION_FIELDS.has(op.field) || (allowed !== '*' && allowed?.includes(op.field))) continue;
+        const { body } = await post(op, null, { cookie: setupCookieOfA, csrf: true });
+        expect([op.field, codeOf(body)]).toEqual([op.field, 'FORBIDDEN']);
+        expect(body.data ?? null, op.field).toBeNull();
+        refused++;
+      }
+    });
+    expect(refused).toBeGreaterThanOrEqual(20);
+  });
+
+  it('a valid session cookie without the CSRF header: 403 CSRF_CHECK_FAILED on every field, nothing changed', async () => {
+    await expectNothingChanged(t, async () => {
+      for (const op of operations) {
+        const { status, body } = await post(op, null, { cookie: setupCookieOfA });
+        expect({ field: op.field, status, code: codeOf(body), data: body.data ?? null }).toEqual({ field: op.field, status: 403, code: 'CSRF_CHECK_FAILED', data: null });
+      }
+    });
+  });
+
+  it('a browser not signed in (the CSRF header, no cookie): 401 UNAUTHENTICATED on every field but signing in and viewer', async () => {
+    await expectNothingChanged(t, async () => {
+      for (const op of operations.filter((o) => !SESSION_FIELDS.has(o.field) && o.field !== 'viewer')) {
+        const { status, body } = await post(op, null, { csrf: true });
+        expect({ field: op.field, status, code: codeOf(body), data: body.data ?? null }).toEqual({ field: op.field, status: 401, code: 'UNAUTHENTICATED', data: null });
+      }
+    });
   });
 });
 
@@ -258,6 +371,32 @@ describe('subscriptions over graphql-ws', () => {
       const result = (outcome as { value: { data?: unknown; errors?: Array<{ extensions?: { code?: string } }> } }).value;
       expect(result.data ?? null, op.field).toBeNull();
       expect(result.errors?.[0]?.extensions?.code, op.field).toBe('NOT_FOUND');
+    }
+  });
+});
+
+describe('subscriptions over graphql-ws with a session cookie', () => {
+  it.each([
+    ["B's setup session", () => setupCookieOfB],
+    ["B's console session", () => consoleCookieOfB],
+  ] as Array<[string, () => string]>)("%s subscribing to A's organization: NOT_FOUND or FORBIDDEN, no event of A", async (_name, cookie) => {
+    const headers = { cookie: cookie(), origin: t.url };
+    class CookieWebSocket extends WebSocket {
+      constructor(url: string, protocols?: string | string[]) {
+        super(url, protocols, { headers });
+      }
+    }
+    const client = createClient({ url: wsUrl(t.url), webSocketImpl: CookieWebSocket, retryAttempts: 0, lazy: false, onNonLazyError: () => {} });
+    try {
+      for (const op of subscriptions) {
+        const result = await new Promise<{ data?: unknown; errors?: Array<{ extensions?: { code?: string } }> }>((resolve, reject) => {
+          client.subscribe({ query: op.query, variables: withIdsOfA(op.variables) }, { next: (value) => resolve(value as never), error: reject, complete: () => {} });
+        });
+        expect(result.data ?? null, op.field).toBeNull();
+        expect([op.field, result.errors?.[0]?.extensions?.code]).toEqual([op.field, expect.stringMatching(/^(NOT_FOUND|FORBIDDEN)$/)]);
+      }
+    } finally {
+      await client.dispose();
     }
   });
 });

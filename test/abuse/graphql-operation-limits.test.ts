@@ -25,6 +25,13 @@ const tooCostly = `query($o: ID!) { organization(id: $o) { users(first: 100) { e
 const tooManyAliases = `query { ${Array.from({ length: DEFAULT_OPERATION_LIMITS.maxAliases + 1 }, (_, i) => `a${i}: organizations { id }`).join(' ')} }`;
 const tooManyDirectives = `query { organizations { id ${'__typename @include(if: true) '.repeat(DEFAULT_OPERATION_LIMITS.maxDirectives + 1)} } }`;
 const tooManyTokens = `query { organizations { ${'id '.repeat(DEFAULT_OPERATION_LIMITS.maxTokens)} } }`;
+/** A page of 500 users each listing 500 members of each group, page sizes as variables (Pothos' maximum page is 500). */
+const nestedPage = `query($o: ID!, $users: Int, $members: Int) { organization(id: $o) { users(first: $users) { edges { node { id groups { members(first: $members) { edges { node { id userName email } } } } } } } } }`;
+const nestedPageLiteral = nestedPage.replace(', $users: Int, $members: Int', '').replace('$users', '500').replace('$members', '500');
+/** The same page sizes through variable defaults, and with `last` instead of `first`. */
+const nestedPageDefaults = `query($o: ID!, $n: Int = 500) { organization(id: $o) { users(last: $n) { edges { node { id groups { members(first: $n) { edges { node { id userName email } } } } } } } } }`;
+/** No page size at all: each connection returns its default page of 50, and is costed so (~400,000). */
+const nestedPageDefaultSize = `query($o: ID!) { organization(id: $o) { users { edges { node { id groups { members { edges { node { id userName email } } } } } } } } }`;
 /** Fragments that spread each other: each level doubles the work (a "billion laughs" query). */
 const fragmentBomb = `query($u: ID!) { user(id: $u) { ...F0 } } ${Array.from({ length: 12 }, (_, i) => `fragment F${i} on User { groups { id } linkedUsers { ...F${i + 1} ...F${i + 1} } }`).join(' ')} fragment F12 on User { id }`;
 
@@ -36,9 +43,13 @@ const abusive: Array<[string, string, string]> = [
   ['with too many directives', 'directives', tooManyDirectives],
   ['with too many tokens', 'tokens', tooManyTokens],
   ['a fragment bomb', 'depth', fragmentBomb],
+  ['a nested 500 x 500 page with its sizes as literals', 'cost', nestedPageLiteral],
+  ['a nested 500 x 500 page with its sizes as variables', 'cost', nestedPage],
+  ['a nested 500 x 500 page with its sizes as variable defaults and last', 'cost', nestedPageDefaults],
+  ['a nested page that asks for no size (each connection costed at its default page of 50)', 'cost', nestedPageDefaultSize],
 ];
 
-const variables = () => ({ u: a.userId, o: a.organizationId });
+const variables = () => ({ u: a.userId, o: a.organizationId, users: 500, members: 500 });
 
 describe('over HTTP', () => {
   it.each(abusive)('an operation %s: GRAPHQL_VALIDATION_FAILED (%s), nothing ran', async (_name, limit, query) => {
@@ -80,6 +91,26 @@ describe('over HTTP', () => {
       { o: a.organizationId },
     );
     expect(page.organization.users.edges).toHaveLength(1);
+  });
+
+  it('a normal page with its size as a variable passes, and so does the same nesting with small pages', async () => {
+    const page = await t.gqlOk(`query($o: ID!, $n: Int) { organization(id: $o) { users(first: $n) { edges { node { id userName groups { id displayName } } } } } }`, { o: a.organizationId, n: 100 });
+    expect(page.organization.users.edges).toHaveLength(1);
+    const nested = await t.gqlOk(nestedPage, { o: a.organizationId, users: 10, members: 10 });
+    expect(nested.organization.users.edges[0].node.groups[0].members.edges).toHaveLength(1);
+  });
+
+  it('variables that do not fit their types are refused as bad input, not costed', async () => {
+    const { errors } = await t.gql(nestedPage, { o: a.organizationId, users: 'all', members: 500 });
+    expect(errors![0]!.extensions).toMatchObject({ code: 'BAD_USER_INPUT' });
+  });
+
+  it('fragments spread many times over are refused as too costly to count, not walked without end', async () => {
+    // Each level spreads the next 40 times, within the depth and token limits: 64,000 selections once expanded.
+    const fragments = Array.from({ length: 3 }, (_, i) => `fragment W${i} on User { ${`...W${i + 1} `.repeat(40)} }`).join(' ');
+    const query = `query($u: ID!) { user(id: $u) { ...W0 } } ${fragments} fragment W3 on User { id }`;
+    const { errors } = await t.gql(query, { u: a.userId });
+    expect(errors![0]!.extensions).toMatchObject({ code: 'GRAPHQL_VALIDATION_FAILED', limit: 'cost' });
   });
 
   it('batched requests (a JSON array of operations) are refused: batching is off', async () => {
@@ -132,6 +163,12 @@ describe('over graphql-ws', () => {
     const outcome = await runOverWs('subscription { lifecycleEvents(', {});
     expect(outcome.kind).toBe('error');
     expect(outcome.value[0].extensions.code).toBe('GRAPHQL_PARSE_FAILED');
+  });
+
+  it('the nested page with small page sizes as variables runs over the socket', async () => {
+    const outcome = await runOverWs(nestedPage, { ...variables(), users: 10, members: 10 });
+    expect(outcome.kind).toBe('next');
+    expect(outcome.value.data.organization.users.edges).toHaveLength(1);
   });
 
   it('a legitimate subscription still runs', async () => {

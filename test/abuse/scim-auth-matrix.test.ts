@@ -5,16 +5,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { scimRoutes } from '../../plugins/scim/app.ts';
 import { expectScimError, GROUP_SCHEMA, patch, scimRequest, USER_SCHEMA, type ScimReply } from '../scim/support.ts';
-import { startTestHub, type TestHub } from '../support/server.ts';
-import { createTenant, expectNothingChanged, type Tenant } from './support.ts';
+import type { TestHub } from '../support/server.ts';
+import { expectNothingChanged, startTwoTenantHub, type Tenant } from './support.ts';
 
 let t: TestHub;
 let a: Tenant;
 let b: Tenant;
 beforeAll(async () => {
-  t = await startTestHub();
-  a = await createTenant(t, 'Alpha');
-  b = await createTenant(t, 'Bravo');
+  ({ t, a, b } = await startTwoTenantHub());
 }, 120_000);
 afterAll(async () => {
   await t?.close();

@@ -5,7 +5,7 @@
 // nothing did.
 import { expect } from 'vitest';
 import { createScimConnection, patch, USER_SCHEMA, GROUP_SCHEMA, type ScimConnection } from '../scim/support.ts';
-import type { TestHub } from '../support/server.ts';
+import { startTestHub, type TestHub } from '../support/server.ts';
 import { svixSecret } from '../support/vendors/svix.ts';
 import { createVendorConnection, type VendorConnection } from '../support/vendors/connections.ts';
 
@@ -22,9 +22,14 @@ export interface Tenant {
   groupId: string;
   sessionId: string;
   credentialId: string;
+  /** The SCIM connection's token row (its "Initial token"). */
+  scimTokenId: string;
   clerk: VendorConnection & { secret: string };
   workos: VendorConnection & { secret: string };
   stytch: VendorConnection & { secret: string };
+  /** A webhook endpoint (to NOWHERE, for a type no event has) and its test delivery. */
+  webhookEndpointId: string;
+  webhookDeliveryId: string;
 }
 
 export async function createTenant(t: TestHub, name: string): Promise<Tenant> {
@@ -45,6 +50,7 @@ export async function createTenant(t: TestHub, name: string): Promise<Tenant> {
   const { registerSession } = await t.gqlOk(`mutation($u: ID!) { registerSession(input: { userId: $u, externalRef: "sess_1" }) { session { id } } }`, { u: userId }, createApiKey.secret);
   const { registerCredential } = await t.gqlOk(`mutation($u: ID!) { registerCredential(input: { userId: $u, kind: personal_access_token, externalRef: "pat_1" }) { credential { id } } }`, { u: userId }, createApiKey.secret);
 
+  const { connection } = await t.gqlOk(`query($c: ID!) { connection(id: $c) { scimTokens { id } } }`, { c: scim.connectionId });
   const clerkSecret = svixSecret();
   const clerk = await createVendorConnection(t, 'clerk', { webhookSigningSecret: clerkSecret, secretKey: 'sk_test_abuse', apiUrl: NOWHERE }, { organizationId });
   const workosSecret = `whsec-workos-${slug}-0123456789`;
@@ -56,7 +62,11 @@ export async function createTenant(t: TestHub, name: string): Promise<Tenant> {
     { webhookSigningSecret: stytchSecret, projectId: 'project-test-5f1e2d3c-4b5a-4c6d-8e7f-9a0b1c2d3e4f', secret: 'secret-test-abuse0123456789abcdef', stytchOrganizationId: 'organization-test-0b7a6c5d-1e2f-4a3b-9c8d-7e6f5a4b3c2d', apiBaseUrl: NOWHERE },
     { organizationId },
   );
+  const { createWebhookEndpoint } = await t.gqlOk(`mutation($o: ID!, $u: String!) { createWebhookEndpoint(input: { organizationId: $o, url: $u, eventTypes: ["abuse.none"] }) { endpoint { id } } }`, { o: organizationId, u: `${NOWHERE}/hooks` });
+  const { sendTestWebhook } = await t.gqlOk(`mutation($e: ID!) { sendTestWebhook(input: { endpointId: $e }) { delivery { id } } }`, { e: createWebhookEndpoint.endpoint.id });
   return {
+    webhookEndpointId: createWebhookEndpoint.endpoint.id,
+    webhookDeliveryId: sendTestWebhook.delivery.id,
     organizationId,
     apiKey: createApiKey.secret,
     apiKeyId: createApiKey.apiKey.id,
@@ -66,22 +76,39 @@ export async function createTenant(t: TestHub, name: string): Promise<Tenant> {
     groupId,
     sessionId: registerSession.session.id,
     credentialId: registerCredential.credential.id,
+    scimTokenId: connection.scimTokens[0].id,
     clerk: { ...clerk, secret: clerkSecret },
     workos: { ...workos, secret: workosSecret },
     stytch: { ...stytch, secret: stytchSecret },
   };
 }
 
+/** A hub with two organizations: Alpha (the one that sends what is tested) and Bravo (the one that must not notice). */
+export async function startTwoTenantHub(): Promise<{ t: TestHub; a: Tenant; b: Tenant }> {
+  const t = await startTestHub();
+  return { t, a: await createTenant(t, 'Alpha'), b: await createTenant(t, 'Bravo') };
+}
+
+/** The other organization is served as before, over SCIM and GraphQL. */
+export async function expectStillServed(t: TestHub, b: Tenant) {
+  expect((await b.scim.request('GET', `/Users/${b.userId}`)).status).toBe(200);
+  expect((await t.gql(`query($o: ID!) { organization(id: $o) { id } }`, { o: b.organizationId }, b.apiKey)).status).toBe(200);
+}
+
 export { patch };
 
 /**
  * Every row an attack could create, change or delete, as one digest per table. Columns the hub
- * updates on any authenticated use (last_used_at, last_synced_at) are left out; the request log
+ * updates on any authenticated use (last_used_at, last_synced_at, last_seen_at) are left out; the request log
  * is compared on its own where it matters (test/abuse/auth-failure-throttle.test.ts).
  */
 const TABLES: Record<string, string[]> = {
   organization: [],
-  directory_connection: ['last_synced_at', 'updated_at'],
+  // Health moves with every authenticated request (the request-log flush), and a source whose
+  // requests keep being refused is FAILING: that is the hub telling the admin, not an attack's effect.
+  // So is rejected_credentials_at, the time of the last wrong token or signature (only a time, throttled).
+  directory_connection: ['last_synced_at', 'updated_at', 'last_success_at', 'last_failure_at', 'recent_failures', 'first_sync_completed_at', 'status', 'status_changed_at', 'rejected_credentials_at'],
+  scim_token: ['last_used_at'],
   directory_user: [],
   directory_group: [],
   group_membership: [],
@@ -93,14 +120,23 @@ const TABLES: Record<string, string[]> = {
   inbound_delivery: [],
   api_key: ['last_used_at'],
   sync_run: [],
+  setup_link: [],
+  browser_session: ['last_seen_at'],
+  // The delivery worker's own bookkeeping (attempts, health) moves by itself: what an attack could change is the rest.
+  webhook_endpoint: ['consecutive_failures', 'failing_since', 'last_success_at', 'last_failure_at'],
+  webhook_delivery: ['attempts', 'next_attempt_at', 'lease_until', 'last_response_status', 'last_error', 'status', 'delivered_at'],
 };
+
+/** The audit rows and events of those health transitions (connection.activated, .failing, .recovered, .stale). */
+const HEALTH = `('connection.activated', 'connection.failing', 'connection.recovered', 'connection.stale')`;
+const ROWS: Record<string, string> = { audit_event: `WHERE action NOT IN ${HEALTH}`, lifecycle_event: `WHERE type NOT IN ${HEALTH}` };
 
 export async function stateDigest(t: TestHub): Promise<Record<string, string>> {
   const digest: Record<string, string> = {};
   for (const [table, volatile] of Object.entries(TABLES)) {
     const row = volatile.map((c) => ` - '${c}'`).join('');
     const [result] = await t.db.sql.query<{ n: string; h: string | null }>(
-      `SELECT count(*)::text AS n, md5(string_agg((to_jsonb(x)${row})::text, '|' ORDER BY (to_jsonb(x)${row})::text)) AS h FROM ${table} x`,
+      `SELECT count(*)::text AS n, md5(string_agg((to_jsonb(x)${row})::text, '|' ORDER BY (to_jsonb(x)${row})::text)) AS h FROM ${table} x ${ROWS[table] ?? ''}`,
     );
     digest[table] = `${result!.n}:${result!.h ?? ''}`;
   }

@@ -4,19 +4,17 @@
 // an accepted delivery inside the signature window → 200 "duplicate", nothing changed twice.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rawFixture } from '../clerk/clerk-objects.ts';
-import { startTestHub, type TestHub } from '../support/server.ts';
+import type { TestHub } from '../support/server.ts';
 import { signSvixDelivery, svixSecret } from '../support/vendors/svix.ts';
 import { stytchFixture } from '../support/vendors/stytch.ts';
 import { signWorkosDelivery, workosFixture } from '../support/vendors/workos.ts';
-import { createTenant, expectNothingChanged, expectWebhookError, type Tenant } from './support.ts';
+import { expectNothingChanged, expectWebhookError, startTwoTenantHub, type Tenant } from './support.ts';
 
 let t: TestHub;
 let a: Tenant;
 let b: Tenant;
 beforeAll(async () => {
-  t = await startTestHub();
-  a = await createTenant(t, 'Alpha');
-  b = await createTenant(t, 'Bravo');
+  ({ t, a, b } = await startTwoTenantHub());
 }, 120_000);
 afterAll(async () => {
   await t?.close();

@@ -124,8 +124,8 @@ describe('deprovisionEvidence', () => {
 
     const signalled = new Date(Date.now() - 50);
     await org.send([{ type: 'deactivateUser', user: { sourceId: 'ev0' }, occurredAt: signalled }], 'idp-delivery-42');
-    await waitFor(async () => (await t.hub.db.prisma.session.count({ where: { userId, revocationStatus: 'CONFIRMED' } })) === 1);
-    await waitFor(async () => (await t.hub.db.prisma.credential.count({ where: { userId, revocationStatus: 'CONFIRMED' } })) === 1);
+    await expect.poll(() => t.hub.db.prisma.session.count({ where: { userId, revocationStatus: 'CONFIRMED' } }), { timeout: 15_000, interval: 25 }).toBe(1);
+    await expect.poll(() => t.hub.db.prisma.credential.count({ where: { userId, revocationStatus: 'CONFIRMED' } }), { timeout: 15_000, interval: 25 }).toBe(1);
 
     const { deprovisionEvidence: ev } = await t.gqlOk(
       `query($u: ID!) { deprovisionEvidence(userId: $u) {
@@ -253,11 +253,3 @@ describe('audit export', () => {
     expect((await t.gqlOk(VERIFY, { o: org.orgId })).verifyAuditChain.ok).toBe(true);
   });
 });
-
-async function waitFor(check: () => Promise<boolean>, timeoutMs = 15_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}

@@ -1,7 +1,7 @@
 // Clerk backfill through the real @clerk/backend SDK pointed at a Backend API stand-in on
 // 127.0.0.1: syncConnection imports users, organizations (groups) and memberships (role groups),
 // with progress visible in GraphQL; drift is confirmed with Clerk before it is reported.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startTestHub, type TestHub } from '../support/server.ts';
 import { randomWebhookSecret } from '../support/svix-signing.ts';
 import { clerkEvent, clerkMembership, clerkOrganization, clerkUser, sendClerk } from './clerk-objects.ts';
@@ -47,17 +47,17 @@ async function connection(secretKey = SECRET_KEY) {
 /** Polls connection.sync until the run ends; returns every `processed` value seen on the way. */
 async function follow(connectionId: string) {
   const seen: number[] = [];
-  for (;;) {
-    const data = await t.gqlOk(STATUS, { o: organizationId });
-    const c = data.organization.connections.find((x: { id: string }) => x.id === connectionId);
-    if (c.sync) seen.push(c.sync.processed);
-    // Read once more after the run ended: the connection and its run are read one after the other.
-    if (c.sync && c.sync.status !== 'RUNNING') {
-      const again = await t.gqlOk(STATUS, { o: organizationId });
-      return { connection: again.organization.connections.find((x: { id: string }) => x.id === connectionId), seen };
-    }
-    await new Promise((r) => setTimeout(r, 25));
-  }
+  const read = async () => (await t.gqlOk(STATUS, { o: organizationId })).organization.connections.find((x: { id: string }) => x.id === connectionId);
+  await vi.waitFor(
+    async () => {
+      const c = await read();
+      if (c.sync) seen.push(c.sync.processed);
+      if (!c.sync || c.sync.status === 'RUNNING') throw new Error(`the sync of ${connectionId} is still running`);
+    },
+    { timeout: 50_000, interval: 25 },
+  );
+  // Read once more after the run ended: the connection and its run are read one after the other.
+  return { connection: await read(), seen };
 }
 
 describe('syncConnection for Clerk', () => {

@@ -18,6 +18,8 @@ import { startTestHub, type TestHub } from '../support/server.ts';
 import { intentsArbitrary, memberKey, playHistory, playScript, schedule, scheduleArbitrary, type Change, type ChangeKind, type World, type WorldGroup } from './history.ts';
 
 export type { Change, ChangeKind, World, WorldGroup, WorldUser } from './history.ts';
+// Signing as Svix and Standard Webhooks do, for connectors whose sources sign that way.
+export { randomWebhookSecret, svixHeaders, svixSignature } from '../support/svix-signing.ts';
 
 /** One delivery as the source sends it: its id (the same on every retry) and its exact body. */
 export interface SourceDelivery {

@@ -2,10 +2,8 @@
 // token (as SCIM does) instead of receiving webhooks: a small push connector run through the kit.
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { defineConnector } from '../../src/connectors/contract.ts';
-import type { LifecycleCommandInput } from '../../src/engine/commands.ts';
-import { EngineError } from '../../src/engine/errors.ts';
-import { connectorConformance, type Change } from './index.ts';
+import { defineConnector, isEngineError, type LifecycleCommandInput } from 'lifecycle-hub/connector';
+import { connectorConformance, type Change } from 'lifecycle-hub/connector/kit';
 
 /** POST /push/:connectionId with `Authorization: Bearer <token>` and one change as JSON. */
 const push = defineConnector({
@@ -26,7 +24,7 @@ const push = defineConnector({
           const outcome = await hub.apply(connection, commands, { deliveryId: id });
           return c.json({ status: outcome.status }, 200);
         } catch (error) {
-          if (error instanceof EngineError && (error.code === 'NOT_FOUND' || error.code === 'CONFLICT')) return c.json({ error: error.message }, 409);
+          if (isEngineError(error) && (error.code === 'NOT_FOUND' || error.code === 'CONFLICT')) return c.json({ error: error.message }, 409);
           throw error;
         }
       });

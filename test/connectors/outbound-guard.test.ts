@@ -6,11 +6,11 @@
 // sync.error, a revocation error or a log line.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import clerk from '../../plugins/clerk/index.ts';
 import { connectorContext } from '../../src/connectors/context.ts';
-import { loadConnectionView } from '../../src/admin/connections.ts';
-import { createLogger } from '../../src/logger.ts';
+import { loadConnectionView } from '../../src/tenancy/connections.ts';
+import { createLogger } from '../../src/hub/logger.ts';
 import { startTestHub, type TestHub } from '../support/server.ts';
 import { createOrganization, createVendorConnection } from '../support/vendors/connections.ts';
 import { svixSecret } from '../support/vendors/svix.ts';
@@ -54,12 +54,15 @@ const STATUS = `query($o: ID!) { organization(id: $o) { connections { id sync { 
 
 async function syncToEnd(t: TestHub, organizationId: string, connectionId: string): Promise<{ status: string; error: string | null }> {
   await t.gqlOk(SYNC, { c: connectionId });
-  for (;;) {
-    const data = await t.gqlOk(STATUS, { o: organizationId });
-    const sync = data.organization.connections.find((c: { id: string }) => c.id === connectionId).sync;
-    if (sync.status !== 'RUNNING') return sync;
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  return vi.waitFor(
+    async () => {
+      const data = await t.gqlOk(STATUS, { o: organizationId });
+      const sync = data.organization.connections.find((c: { id: string }) => c.id === connectionId).sync;
+      if (sync.status === 'RUNNING') throw new Error(`the sync of ${connectionId} is still running`);
+      return sync;
+    },
+    { timeout: 50_000, interval: 50 },
+  );
 }
 
 describe('an organization key setting an API base URL', () => {

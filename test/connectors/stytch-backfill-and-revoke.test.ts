@@ -2,7 +2,7 @@
 // (sessions.revoke) through the real `stytch` SDK pointed at a stand-in of the Stytch API on
 // 127.0.0.1; pages are applied through the lifecycle engine and the model is asserted.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConnectionView } from '../../src/admin/connections.ts';
+import { loadConnectionView } from '../../src/tenancy/connections.ts';
 import { connectorContext } from '../../src/connectors/context.ts';
 import type { ConnectorContext } from '../../src/connectors/contract.ts';
 import stytchConnector from '../../plugins/stytch/index.ts';
@@ -54,7 +54,7 @@ async function connect() {
     apiBaseUrl: api.url,
   });
   const view = await loadConnectionView({ sql: t.hub.db.sql, box: t.hub.box }, c.connectionId);
-  const { tokenHash: _t, ...connection } = view!;
+  const connection = view!;
   const ctx = connectorContext({ sql: t.hub.db.sql, logger: t.hub.logger, outbound: t.hub.outbound.for(stytchConnector) }, connection) as ConnectorContext<StytchConfig>;
   const apply = (commands: Parameters<TestHub['hub']['engine']['execute']>[0]['commands'], deliveryId?: string) =>
     t.hub.engine.execute({ connectionId: c.connectionId, deliveryId, actor: { type: 'connection', connectionId: c.connectionId }, commands });

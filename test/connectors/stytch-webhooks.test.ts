@@ -1,7 +1,7 @@
 // Stytch B2B webhooks over real HTTP: POST /webhooks/:connectionId with bodies signed exactly as Svix
 // signs Stytch's webhooks, verified with the svix library, applied by the lifecycle engine.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { collectCommitted, connectionSnapshot, createOrganization, createVendorConnection } from '../support/vendors/connections.ts';
+import { collectCommitted, connectionSnapshot, settledSnapshot, createOrganization, createVendorConnection } from '../support/vendors/connections.ts';
 import {
   TEST_ORGANIZATION,
   TEST_PROJECT,
@@ -127,7 +127,7 @@ describe('Stytch webhook deliveries', () => {
     const c = await createVendorConnection(t, 'stytch', config());
     const url = urlOf(c.connectionId);
     await deliverStytch(url, stytchFixture('scim.member.create'), SECRET);
-    const before = await connectionSnapshot(t, c.connectionId);
+    const before = await settledSnapshot(t, c.connectionId);
     const body = JSON.stringify(stytchFixture('scim.member.delete'));
     const good = signStytchDelivery(body, SECRET);
     const cases: Array<[string, Record<string, string>, string]> = [
@@ -150,8 +150,10 @@ describe('Stytch webhook deliveries', () => {
     const c = await createVendorConnection(t, 'stytch', config());
     const url = urlOf(c.connectionId);
     const body = JSON.stringify(stytchFixture('scim.member.create'));
-    const now = Math.floor(Date.now() / 1000);
-    for (const [name, timestamp] of [['stale', now - 301], ['future', now + 301]] as const) {
+    // 10 s outside the window, each taken just before its delivery: one second past it was a race
+    // with the floor of `now` and a slow CI machine (the future one arrived 300 s ahead, accepted).
+    for (const [name, offset] of [['stale', -310], ['future', 310]] as const) {
+      const timestamp = Math.floor(Date.now() / 1000) + offset;
       const r = await deliverStytch(url, body, SECRET, { timestamp });
       expect(r.status, name).toBe(401);
       expect(r.body.message, name).toMatch(/timestamp/i);

@@ -2,7 +2,7 @@
 // @workos-inc/node SDK pointed at a stand-in of the WorkOS API on 127.0.0.1; the pages are applied
 // through the lifecycle engine and the model is asserted.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConnectionView } from '../../src/admin/connections.ts';
+import { loadConnectionView } from '../../src/tenancy/connections.ts';
 import { connectorContext } from '../../src/connectors/context.ts';
 import type { ConnectorContext } from '../../src/connectors/contract.ts';
 import workosConnector from '../../plugins/workos/index.ts';
@@ -43,7 +43,7 @@ function workosDirectory(id: string, organizationId: string) {
 async function connect(extra: Partial<WorkosConfig> = {}) {
   const c = await createVendorConnection(t, 'workos', { webhookSecret: 'unused-here', apiKey: API_KEY, apiBaseUrl: api.url, apiMaxRetries: 0, ...extra });
   const view = await loadConnectionView({ sql: t.hub.db.sql, box: t.hub.box }, c.connectionId);
-  const { tokenHash: _t, ...connection } = view!;
+  const connection = view!;
   const ctx = connectorContext({ sql: t.hub.db.sql, logger: t.hub.logger, outbound: t.hub.outbound.for(workosConnector) }, connection) as ConnectorContext<WorkosConfig>;
   const apply = (commands: Parameters<TestHub['hub']['engine']['execute']>[0]['commands'], deliveryId?: string) =>
     t.hub.engine.execute({ connectionId: c.connectionId, deliveryId, actor: { type: 'connection', connectionId: c.connectionId }, commands });

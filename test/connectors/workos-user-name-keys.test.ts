@@ -2,7 +2,7 @@
 // invisible character is refused with 422 invalid_value, naming it and changing nothing; one that
 // only looks like another user's is that user's name (409, as any taken userName).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectionSnapshot, createVendorConnection } from '../support/vendors/connections.ts';
+import { connectionSnapshot, createVendorConnection, settledSnapshot } from '../support/vendors/connections.ts';
 import { deliverWorkos, startWorkosStandIn, workosEvent, workosUser } from '../support/vendors/workos.ts';
 import { startTestHub, type TestHub } from '../support/server.ts';
 
@@ -30,7 +30,7 @@ describe('userName keys from a webhook source', () => {
   it('refuses a userName with an invisible character with 422 invalid_value, changing nothing', async () => {
     const c = await createVendorConnection(t, 'workos', { webhookSecret: SECRET, apiKey: API_KEY, apiBaseUrl: api.url, apiMaxRetries: 0 });
     const url = `${t.url}/webhooks/${c.connectionId}`;
-    const before = await connectionSnapshot(t, c.connectionId);
+    const before = await settledSnapshot(t, c.connectionId);
     const r = await deliverWorkos(url, created('ada\u200b@northwind.example', 'ada@northwind.example'), SECRET);
     expect(r.status).toBe(422);
     expect(r.body.error).toBe('invalid_value');

@@ -1,7 +1,7 @@
 // WorkOS webhooks over real HTTP: POST /webhooks/:connectionId with bodies signed exactly as WorkOS
 // signs them (WorkOS-Signature), verified by @workos-inc/node, applied by the lifecycle engine.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { collectCommitted, connectionSnapshot, createOrganization, createVendorConnection } from '../support/vendors/connections.ts';
+import { collectCommitted, connectionSnapshot, settledSnapshot, createOrganization, createVendorConnection } from '../support/vendors/connections.ts';
 import { deliverWorkos, signWorkosDelivery, startWorkosStandIn, workosEvent, workosFixture, workosGroup, workosId, workosUser, type WireEvent } from '../support/vendors/workos.ts';
 import { startTestHub, type TestHub } from '../support/server.ts';
 
@@ -119,7 +119,7 @@ describe('WorkOS webhook deliveries', () => {
     const c = await createVendorConnection(t, 'workos', config());
     const url = `${t.url}/webhooks/${c.connectionId}`;
     await deliverWorkos(url, fixtureEvent('dsync.user.created'), SECRET);
-    const before = await connectionSnapshot(t, c.connectionId);
+    const before = await settledSnapshot(t, c.connectionId);
     const body = JSON.stringify(fixtureEvent('dsync.user.deleted'));
 
     const cases: Array<[string, Record<string, string>, string]> = [
@@ -135,12 +135,15 @@ describe('WorkOS webhook deliveries', () => {
       expect(await response.json(), name).toMatchObject({ error: 'invalid_signature' });
     }
     expect(await connectionSnapshot(t, c.connectionId)).toEqual(before);
+    // Only the time is kept, for the admin who pasted the secret wrong.
+    const health = async () => (await t.gqlOk(`query($c: ID!) { connection(id: $c) { health { lastRejectedCredentialsAt } } }`, { c: c.connectionId })).connection.health;
+    await expect.poll(async () => (await health()).lastRejectedCredentialsAt).not.toBeNull();
   });
 
   it('refuses a stale or future-dated signature, and a captured delivery replayed later, with 401 and nothing changed', async () => {
     const c = await createVendorConnection(t, 'workos', config());
     const url = `${t.url}/webhooks/${c.connectionId}`;
-    const before = await connectionSnapshot(t, c.connectionId);
+    const before = await settledSnapshot(t, c.connectionId);
     const event = fixtureEvent('dsync.user.created');
     const body = JSON.stringify(event);
 

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { migrationsDir, migrationsRecorded, readMigrationList } from '../../src/db/migrate.ts';
+import { migrationsDir, migrationsRecorded, readMigrationList } from '../../src/storage/migrate.ts';
 import { freshDatabase } from '../support/db.ts';
 
 const committed = readdirSync(migrationsDir, { withFileTypes: true })

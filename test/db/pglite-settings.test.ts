@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
-import { openDatabase } from '../../src/db/database.ts';
+import { openDatabase } from '../../src/storage/database.ts';
 
 it('starts PGlite with the shared_buffers asked for, on a new and on an existing data directory', async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'lh-pglite-settings-'));

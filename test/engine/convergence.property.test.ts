@@ -4,8 +4,8 @@
 // NOT_FOUND (a delivery naming something not delivered yet), as a webhook sender's retries would.
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createConnection } from '../../src/admin/connections.ts';
-import type { Database } from '../../src/db/database.ts';
+import { createConnection } from '../../src/tenancy/connections.ts';
+import type { Database } from '../../src/storage/database.ts';
 import type { LifecycleCommandInput } from '../../src/engine/commands.ts';
 import { EngineError } from '../../src/engine/errors.ts';
 import { openTestDatabase } from '../support/db.ts';

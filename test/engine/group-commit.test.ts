@@ -2,7 +2,7 @@
 // several batches run at the same time), yet each user's deliveries apply in arrival order and
 // the lifecycle events of the organization come out in commit order.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Database } from '../../src/db/database.ts';
+import type { Database } from '../../src/storage/database.ts';
 import { verifyAuditChain } from '../../src/engine/audit-log.ts';
 import { openTestDatabase } from '../support/db.ts';
 import { engineFixture, person } from '../support/engine-fixture.ts';

@@ -1,9 +1,9 @@
 // One person, several sources: users of two connections of an organization linked by verified
 // email or externalId; the authoritative connection's deprovision reaches the linked users.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createConnection } from '../../src/admin/connections.ts';
-import { updateIdentitySettings } from '../../src/admin/organizations.ts';
-import type { Database } from '../../src/db/database.ts';
+import { createConnection } from '../../src/tenancy/connections.ts';
+import { updateIdentitySettings } from '../../src/tenancy/organizations.ts';
+import type { Database } from '../../src/storage/database.ts';
 import type { LifecycleCommandInput } from '../../src/engine/commands.ts';
 import { LINKED_DEPROVISION_REASON, personKeyOf } from '../../src/engine/identity-linking.ts';
 import { openTestDatabase } from '../support/db.ts';

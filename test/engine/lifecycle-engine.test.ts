@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Database } from '../../src/db/database.ts';
+import type { Database } from '../../src/storage/database.ts';
 import { verifyAuditChain } from '../../src/engine/audit-log.ts';
 import { EngineError } from '../../src/engine/errors.ts';
 import { openTestDatabase } from '../support/db.ts';

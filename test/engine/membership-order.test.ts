@@ -1,7 +1,7 @@
 // Memberships from sources that reorder deliveries (WorkOS, Stytch via Svix): a removal leaves its time
 // so an older add delivered late stays stale; removals from a deleted group are already so.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Database } from '../../src/db/database.ts';
+import type { Database } from '../../src/storage/database.ts';
 import { EngineError } from '../../src/engine/errors.ts';
 import { openTestDatabase } from '../support/db.ts';
 import { engineFixture } from '../support/engine-fixture.ts';

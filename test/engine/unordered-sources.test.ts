@@ -1,7 +1,7 @@
 // Order tolerance for sources that deliver out of order (webhooks): removals, session ends and
 // deletions that arrive before what they undo leave tombstones, so the late, older change is stale.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Database } from '../../src/db/database.ts';
+import type { Database } from '../../src/storage/database.ts';
 import { openTestDatabase } from '../support/db.ts';
 import { engineFixture, person } from '../support/engine-fixture.ts';
 

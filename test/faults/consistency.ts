@@ -1,6 +1,6 @@
 // What must hold in the database after a fault, read with SQL: every acknowledged SCIM write is
 // there, nothing is half-applied, and every committed change has its audit row and lifecycle event.
-import type { SqlExecutor } from '../../src/db/sql.ts';
+import type { SqlExecutor } from '../../src/storage/sql.ts';
 import { verifyAuditChain } from '../../src/engine/audit-log.ts';
 import type { ScimLoad } from './scim-load.ts';
 

@@ -7,9 +7,9 @@
 // connected through it all stays connected and receives every committed event once, in order.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawnHubProcess, type HubProcess } from '../../scripts/hub-process.ts';
-import { DATABASE_RETRY_AFTER_SECONDS } from '../../src/db/sql.ts';
-import { openDatabase } from '../../src/db/database.ts';
+import { spawnHubProcess, type HubProcess } from '../support/hub-process.ts';
+import { DATABASE_RETRY_AFTER_SECONDS } from '../../src/storage/sql.ts';
+import { openDatabase } from '../../src/storage/database.ts';
 import { LIFECYCLE_QUERY, subscribeWs, wsClient } from '../streams/support.ts';
 import { deliverWorkos, workosEvent, workosUser } from '../support/vendors/workos.ts';
 import { checkConsistency } from './consistency.ts';
@@ -17,7 +17,9 @@ import { createPostgresCluster, findPostgresBin, type PostgresCluster } from './
 import { ERROR_SCHEMA, ScimLoad } from './scim-load.ts';
 import { drainTo, graphql, hubEnv, runSeed } from './support.ts';
 
-const OUTAGE_MS = 4_000;
+// Longer than the pool's 5 s connection timeout, so a request caught waiting for a connection
+// when PostgreSQL stops still fails inside the outage (and is answered 503) rather than after it.
+const OUTAGE_MS = 7_000;
 const postgres = findPostgresBin();
 if ('missing' in postgres) console.warn(`[faults] PostgreSQL outage test skipped: ${postgres.missing}`);
 

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { HubProcess } from '../../scripts/hub-process.ts';
+import type { HubProcess } from '../support/hub-process.ts';
 import type { Collected } from '../streams/support.ts';
 
 /** The seed of this run's generated load: FAULTS_SEED replays one. */

@@ -72,7 +72,8 @@ describe('operations', () => {
       { id: orgId },
     );
     const org = data.organization;
-    expect(org.connections).toEqual([expect.objectContaining({ id: connectionId, provider: 'test', status: 'ACTIVE' })]);
+    // Its commands went to the engine directly: the hub never heard from the source itself.
+    expect(org.connections).toEqual([expect.objectContaining({ id: connectionId, provider: 'test', status: 'AWAITING_FIRST_REQUEST' })]);
     expect(org.users.totalCount).toBe(2);
     expect(org.users.pageInfo.hasNextPage).toBe(true);
     expect(org.users.edges[0].node).toMatchObject({ userName: 'ada@example.com', state: 'ACTIVE', roles: ['admin'], groups: [{ id: groupId, displayName: 'Admins' }] });
@@ -95,7 +96,8 @@ describe('operations', () => {
     expect(paused.pauseConnection.connection.status).toBe('PAUSED');
     await expect(t.hub.engine.execute({ connectionId, actor: { type: 'connection', connectionId }, commands: [{ type: 'upsertUser', sourceId: 'x', profile: {} }] })).rejects.toMatchObject({ code: 'CONNECTION_PAUSED' });
     const resumed = await t.gqlOk(`mutation($c: ID!) { resumeConnection(input: { connectionId: $c }) { connection { status } } }`, { c: connectionId });
-    expect(resumed.resumeConnection.connection.status).toBe('ACTIVE');
+    // Resumed to where it was: never heard from (its source never sent a request), so awaiting the first.
+    expect(resumed.resumeConnection.connection.status).toBe('AWAITING_FIRST_REQUEST');
     const test = await t.gqlOk(`mutation($c: ID!) { setConnectionTestMode(input: { connectionId: $c, testMode: true }) { connection { testMode } } }`, { c: connectionId });
     expect(test.setConnectionTestMode.connection.testMode).toBe(true);
   });
@@ -172,7 +174,7 @@ describe('tenant isolation', () => {
     const bAfter = await t.hub.db.prisma.directoryUser.findUniqueOrThrow({ where: { id: b.ada.id }, include: { sessions: true } });
     expect(bAfter.state).toBe('ACTIVE');
     expect(bAfter.sessions).toHaveLength(0);
-    expect((await t.hub.db.prisma.directoryConnection.findUniqueOrThrow({ where: { id: b.connectionId } })).status).toBe('ACTIVE');
+    expect((await t.hub.db.prisma.directoryConnection.findUniqueOrThrow({ where: { id: b.connectionId } })).status).toBe('AWAITING_FIRST_REQUEST');
   });
 });
 

@@ -1,7 +1,7 @@
 // POST /webhooks/:connectionId over real HTTP: each answer's status says whether the sender should
 // retry, the message says what to do, and every answer to a known connection is in its request log.
 import { z } from 'zod';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import template from '../../plugins/template/index.ts';
 import { defineConnector } from '../../src/connectors/contract.ts';
 import { testConnector } from '../support/engine-fixture.ts';
@@ -59,14 +59,16 @@ async function templateConnection(testMode = false) {
   return { ...c, secret, send };
 }
 
-const logOf = async (connectionId: string, count: number) => {
-  for (let i = 0; i < 100; i++) {
-    const rows = await t.db.prisma.connectionRequestLog.findMany({ where: { connectionId }, orderBy: { id: 'asc' } });
-    if (rows.length >= count) return rows;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error('request log rows did not appear');
-};
+/** The request log is written shortly after each answer: its rows once there are `count` of them. */
+const logOf = (connectionId: string, count: number) =>
+  vi.waitFor(
+    async () => {
+      const rows = await t.db.prisma.connectionRequestLog.findMany({ where: { connectionId }, orderBy: { id: 'asc' } });
+      expect(rows.length, 'request log rows').toBeGreaterThanOrEqual(count);
+      return rows;
+    },
+    { timeout: 2_000, interval: 20 },
+  );
 
 describe('answers', () => {
   it('200 with the outcome; 200 "duplicate" for a redelivery', async () => {

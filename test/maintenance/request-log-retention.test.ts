@@ -2,9 +2,9 @@
 // most its cap of newest rows; other connections' logs and every lifecycle table are untouched.
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createConnection } from '../../src/admin/connections.ts';
-import { createOrganization } from '../../src/admin/organizations.ts';
-import { RequestLogRetention } from '../../src/maintenance/request-log-retention.ts';
+import { createConnection } from '../../src/tenancy/connections.ts';
+import { createOrganization } from '../../src/tenancy/organizations.ts';
+import { RequestLogRetention } from '../../src/jobs/request-log-retention.ts';
 import { startTestHub, type TestHub } from '../support/server.ts';
 
 let t: TestHub;

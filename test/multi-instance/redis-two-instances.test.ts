@@ -4,7 +4,7 @@
 // subscriber resumes on a restarted instance without loss. Run by .ci/run (vitest.multi-instance.config.ts).
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawnHubProcess, type HubProcess } from '../../scripts/hub-process.ts';
+import { spawnHubProcess, type HubProcess } from '../support/hub-process.ts';
 import { createTestDatabaseUrl } from '../support/db.ts';
 import { DEPROVISION_QUERY, subscribeSse, subscribeWs, wsClient } from '../streams/support.ts';
 import { startRedis, type RedisServer } from './redis.ts';

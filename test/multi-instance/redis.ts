@@ -1,6 +1,6 @@
 // A real redis-server on a random 127.0.0.1 port, started and stopped by the test.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { freePort } from '../../scripts/free-port.ts';
+import { freePort } from '../support/free-port.ts';
 
 export interface RedisServer {
   url: string;

@@ -15,14 +15,6 @@ import { scrape, valueOf, type Sample } from './support.ts';
 
 const uuid = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/i;
 
-async function until(what: string, check: () => Promise<boolean>, timeoutMs = 20_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 describe('a SCIM deprovision, a forged webhook and a wrong token, as /metrics shows them', () => {
   let t: TestHub;
   let scim: ScimConnection;
@@ -54,12 +46,16 @@ describe('a SCIM deprovision, a forged webhook and a wrong token, as /metrics sh
     const sse = await subscribeSse(t.url, t.adminKey, DEPROVISION_QUERY, { o: scim.organizationId }, 'deprovisionEvents');
     expect(sse.status).toBe(200);
     // Both subscriptions are live once the gauge says so (and the stream knows its position).
-    await until('two live subscriptions', async () => {
-      const s = await scrape(t.url);
-      return valueOf(s, 'lifecycle_hub_graphql_subscriptions_active', { transport: 'graphql-ws' }) === 1
-        && valueOf(s, 'lifecycle_hub_graphql_subscriptions_active', { transport: 'sse' }) === 1
-        && valueOf(s, 'lifecycle_hub_event_subscribers') === 2;
-    });
+    await expect
+      .poll(async () => {
+        const s = await scrape(t.url);
+        return {
+          ws: valueOf(s, 'lifecycle_hub_graphql_subscriptions_active', { transport: 'graphql-ws' }),
+          sse: valueOf(s, 'lifecycle_hub_graphql_subscriptions_active', { transport: 'sse' }),
+          subscribers: valueOf(s, 'lifecycle_hub_event_subscribers'),
+        };
+      }, { timeout: 20_000, interval: 50 })
+      .toEqual({ ws: 1, sse: 1, subscribers: 2 });
 
     const created = await scim.request('POST', '/Users', { body: user(email) });
     expect(created.status).toBe(201);
@@ -142,11 +138,16 @@ describe('a SCIM deprovision, a forged webhook and a wrong token, as /metrics sh
   });
 
   it('brings the subscriber gauges back down when subscribers leave', async () => {
-    await until('subscriptions to end', async () => {
-      const s = await scrape(t.url);
-      return valueOf(s, 'lifecycle_hub_graphql_subscriptions_active') === 0 && valueOf(s, 'lifecycle_hub_event_subscribers') === 0
-        && valueOf(s, 'lifecycle_hub_graphql_ws_connections') === 0;
-    });
+    await expect
+      .poll(async () => {
+        const s = await scrape(t.url);
+        return {
+          subscriptions: valueOf(s, 'lifecycle_hub_graphql_subscriptions_active'),
+          subscribers: valueOf(s, 'lifecycle_hub_event_subscribers'),
+          wsConnections: valueOf(s, 'lifecycle_hub_graphql_ws_connections'),
+        };
+      }, { timeout: 20_000, interval: 50 })
+      .toEqual({ subscriptions: 0, subscribers: 0, wsConnections: 0 });
     // A subscription is counted as an operation when it ends.
     const s = await scrape(t.url);
     expect(valueOf(s, 'lifecycle_hub_graphql_operations_total', { operation_type: 'subscription' })).toBe(2);

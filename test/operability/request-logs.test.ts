@@ -4,7 +4,7 @@
 // single secret anywhere in the output.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger } from '../../src/logger.ts';
+import { createLogger } from '../../src/hub/logger.ts';
 import { clerkEvent, clerkUser, sendClerk } from '../clerk/clerk-objects.ts';
 import { createScimConnection, user } from '../scim/support.ts';
 import { startTestHub, type TestHub } from '../support/server.ts';

@@ -4,9 +4,10 @@
 // and what must hold afterwards, so every quirk is a test.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DirectoryUser } from '../../src/generated/prisma/client.ts';
 import type { TestHub } from '../support/server.ts';
-import { createScimConnection, scimRequest, type ScimConnection, type ScimReply } from './support.ts';
+import { createScimConnection, scimRequest, startScimHub, type ScimConnection, type ScimReply } from './support.ts';
 
 export interface Fixture {
   idp: string;
@@ -56,10 +57,13 @@ export async function replay(conn: ScimConnection, fixture: Fixture, vars: Recor
 }
 
 export interface ScenarioContext {
-  t: TestHub;
+  hub: TestHub;
+  /** The scenario's own connection, created fresh for it. */
   conn: ScimConnection;
   vars: Record<string, string>;
   fixture: Fixture;
+  /** The hub's stored row of a directory user (what SCIM does not show: state, sourceActive…). */
+  dbUser(id: string): Promise<DirectoryUser>;
 }
 
 export interface Scenario {
@@ -104,26 +108,37 @@ export async function seedPlaceholders(ctx: ScenarioContext, options: { groupMem
 }
 
 /**
- * One test per fixture of `idp`, each on a fresh connection; fails when a fixture has no scenario
- * (or a scenario no fixture), so a new recording cannot be skipped silently.
+ * The conformance suite of one IdP: starts a hub, runs one test per fixture of `idp`, each on a
+ * fresh connection, and stops the hub. Fails when a fixture has no scenario (or a scenario no
+ * fixture), so a new recording cannot be skipped silently.
  */
-export function fixtureTests(getHub: () => TestHub, idp: string, scenarios: Record<string, Scenario>) {
-  const fixtures = loadFixtures(idp);
-  it(`has a scenario for each of the ${fixtures.length} ${idp} fixtures, and a fixture for each scenario`, () => {
-    expect(fixtures.map((f) => f.scenario).sort()).toEqual(Object.keys(scenarios).sort());
-  });
-  for (const fixture of fixtures) {
-    const scenario = scenarios[fixture.scenario];
-    it(`${fixture.scenario}: ${fixture.notes}`, async () => {
-      if (!scenario) throw new Error(`no scenario for fixture ${idp}/${fixture.scenario}`);
-      const t = getHub();
-      const ctx: ScenarioContext = { t, conn: await createScimConnection(t), vars: {}, fixture };
-      await scenario.setup?.(ctx);
-      await seedPlaceholders(ctx);
-      const reply = await replay(ctx.conn, fixture, ctx.vars);
-      if (reply.status !== fixture.expect.status) throw new Error(`${idp}/${fixture.scenario}: got ${reply.status}, recorded ${fixture.expect.status} (${fixture.expect.effect})\n${JSON.stringify(reply.body)}`);
-      if (reply.body !== undefined) expect(reply.headers.get('content-type')).toMatch(/^application\/(scim\+)?json/);
-      await scenario.check(ctx, reply);
+export function describeIdpConformance(idp: string, title: string, scenarios: Record<string, Scenario>) {
+  describe(title, () => {
+    let hub: TestHub;
+    beforeAll(async () => {
+      hub = await startScimHub();
     });
-  }
+    afterAll(async () => {
+      await hub?.close();
+    });
+
+    const fixtures = loadFixtures(idp);
+    it(`has a scenario for each of the ${fixtures.length} ${idp} fixtures, and a fixture for each scenario`, () => {
+      expect(fixtures.map((f) => f.scenario).sort()).toEqual(Object.keys(scenarios).sort());
+    });
+    for (const fixture of fixtures) {
+      const scenario = scenarios[fixture.scenario];
+      it(`${fixture.scenario}: ${fixture.notes}`, async () => {
+        if (!scenario) throw new Error(`no scenario for fixture ${idp}/${fixture.scenario}`);
+        const dbUser = (id: string) => hub.db.prisma.directoryUser.findUniqueOrThrow({ where: { id } });
+        const ctx: ScenarioContext = { hub, conn: await createScimConnection(hub), vars: {}, fixture, dbUser };
+        await scenario.setup?.(ctx);
+        await seedPlaceholders(ctx);
+        const reply = await replay(ctx.conn, fixture, ctx.vars);
+        if (reply.status !== fixture.expect.status) throw new Error(`${idp}/${fixture.scenario}: got ${reply.status}, recorded ${fixture.expect.status} (${fixture.expect.effect})\n${JSON.stringify(reply.body)}`);
+        if (reply.body !== undefined) expect(reply.headers.get('content-type')).toMatch(/^application\/(scim\+)?json/);
+        await scenario.check(ctx, reply);
+      });
+    }
+  });
 }

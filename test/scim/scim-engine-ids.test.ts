@@ -3,7 +3,7 @@
 // CONFLICT, never an overwrite of that row.
 import { v7 as uuidv7 } from 'uuid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Database } from '../../src/db/database.ts';
+import type { Database } from '../../src/storage/database.ts';
 import { EngineError } from '../../src/engine/errors.ts';
 import { openTestDatabase } from '../support/db.ts';
 import { engineFixture } from '../support/engine-fixture.ts';

@@ -1,29 +1,19 @@
 // Microsoft Entra ID, with and without aadOptscim062020: test/fixtures/scim/entra.
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect } from 'vitest';
-import type { TestHub } from '../support/server.ts';
-import { fixtureTests, memberIdsOf, seedGroup, seedUser, type Scenario, type ScenarioContext } from './fixtures.ts';
-import { ENTERPRISE, expectScimError, LIST_RESPONSE, patch, startScimHub } from './support.ts';
+import { expect } from 'vitest';
+import { describeIdpConformance, memberIdsOf, seedGroup, seedUser, type Scenario, type ScenarioContext } from './fixtures.ts';
+import { ENTERPRISE, expectScimError, LIST_RESPONSE, patch } from './support.ts';
 
-let t: TestHub;
-beforeAll(async () => {
-  t = await startScimHub();
-});
-afterAll(async () => {
-  await t?.close();
-});
-
-const dbUser = (id: string) => t.db.prisma.directoryUser.findUniqueOrThrow({ where: { id } });
 const getUser = async (ctx: ScenarioContext, id = ctx.vars.userId!) => (await ctx.conn.request('GET', `/Users/${id}`)).body;
 const emailsByType = (u: any) => Object.fromEntries((u.emails ?? []).map((e: any) => [e.type, e]));
 
 const deactivated = async (ctx: ScenarioContext, r: any) => {
   expect(r.body.active).toBe(false);
-  expect(await dbUser(ctx.vars.userId!)).toMatchObject({ state: 'DEPROVISIONED', sourceActive: false });
+  expect(await ctx.dbUser(ctx.vars.userId!)).toMatchObject({ state: 'DEPROVISIONED', sourceActive: false });
 };
 const reactivated = async (ctx: ScenarioContext, r: any) => {
   expect(r.body.active).toBe(true);
-  expect(await dbUser(ctx.vars.userId!)).toMatchObject({ state: 'ACTIVE', sourceActive: true });
+  expect(await ctx.dbUser(ctx.vars.userId!)).toMatchObject({ state: 'ACTIVE', sourceActive: true });
 };
 const startInactive = async (ctx: ScenarioContext) => {
   ctx.vars.userId = await seedUser(ctx.conn, 'seed.one@fixture.test');
@@ -60,14 +50,14 @@ const scenarios: Record<string, Scenario> = {
     },
   },
   'create-user-enterprise-extension': {
-    async check({ vars }, r) {
+    async check({ vars, dbUser }, r) {
       expect(r.body[ENTERPRISE]).toMatchObject({ department: 'Engineering', employeeNumber: '701984', manager: { value: vars.userId2 } });
       expect(r.body.phoneNumbers).toEqual([{ type: 'mobile', value: '+1 555 0100' }]);
       expect(await dbUser(r.body.id)).toMatchObject({ department: 'Engineering', employeeNumber: '701984', manager: { value: vars.userId2 }, title: 'Engineer' });
     },
   },
   'create-user-legacy-example-with-nulls': {
-    async check(_ctx, r) {
+    async check({ dbUser }, r) {
       expect(r.body).toMatchObject({ userName: 'jyoung@testuser.com', externalId: 'jyoung', displayName: 'Joy Young' });
       for (const key of ['addresses', 'phoneNumbers', 'preferredLanguage', 'title', 'department', 'manager']) expect(r.body[key]).toBeUndefined();
       expect(await dbUser(r.body.id)).toMatchObject({ department: null, manager: null, email: 'jyoung@Contoso.com' });
@@ -85,7 +75,7 @@ const scenarios: Record<string, Scenario> = {
     },
   },
   'delete-user': {
-    async check({ conn, vars }) {
+    async check({ conn, vars, dbUser }) {
       expectScimError(await conn.request('GET', `/Users/${vars.userId}`), 404);
       // The default policy (SOFT) keeps the record, deprovisioned.
       expect(await dbUser(vars.userId!)).toMatchObject({ state: 'DEPROVISIONED' });
@@ -178,13 +168,13 @@ const scenarios: Record<string, Scenario> = {
   'manager-patch-add-ref-array': {
     async check(ctx, r) {
       expect(r.body[ENTERPRISE].manager).toMatchObject({ value: ctx.vars.userId2 });
-      expect((await dbUser(ctx.vars.userId!)).manager).toMatchObject({ value: ctx.vars.userId2 });
+      expect((await ctx.dbUser(ctx.vars.userId!)).manager).toMatchObject({ value: ctx.vars.userId2 });
     },
   },
   'manager-patch-enterprise-urn-string': {
     async check(ctx, r) {
       expect(r.body[ENTERPRISE].manager).toEqual({ value: ctx.vars.userId2 });
-      expect((await dbUser(ctx.vars.userId!)).manager).toMatchObject({ value: ctx.vars.userId2 });
+      expect((await ctx.dbUser(ctx.vars.userId!)).manager).toMatchObject({ value: ctx.vars.userId2 });
     },
   },
   'manager-reference-query': {
@@ -211,7 +201,7 @@ const scenarios: Record<string, Scenario> = {
     },
     async check(ctx, r) {
       expect(emailsByType(r.body)).toMatchObject({ home: { value: 'home@fixture.test' }, work: { value: 'something@outlook.com' } });
-      expect((await dbUser(ctx.vars.userId!)).emails).toContainEqual(expect.objectContaining({ value: 'something@outlook.com', type: 'work' }));
+      expect((await ctx.dbUser(ctx.vars.userId!)).emails).toContainEqual(expect.objectContaining({ value: 'something@outlook.com', type: 'work' }));
     },
   },
   'patch-mixed-observed': {
@@ -219,7 +209,7 @@ const scenarios: Record<string, Scenario> = {
       expect(emailsByType(r.body).work.value).toBe('AdeleV2@contoso.onmicrosoft.com');
       expect(r.body.addresses).toEqual([{ type: 'work', formatted: '18/2111' }]);
       expect(r.body[ENTERPRISE].department).toBe('Retail');
-      expect((await dbUser(ctx.vars.userId!)).department).toBe('Retail');
+      expect((await ctx.dbUser(ctx.vars.userId!)).department).toBe('Retail');
     },
   },
   'patch-replace-username': {
@@ -235,7 +225,7 @@ const scenarios: Record<string, Scenario> = {
     async check(ctx, r) {
       expect(emailsByType(r.body).work.value).toBe('updatedEmail@microsoft.com');
       expect(r.body.name.familyName).toBe('updatedFamilyName');
-      expect(await dbUser(ctx.vars.userId!)).toMatchObject({ familyName: 'updatedFamilyName', email: 'updatedEmail@microsoft.com' });
+      expect(await ctx.dbUser(ctx.vars.userId!)).toMatchObject({ familyName: 'updatedFamilyName', email: 'updatedEmail@microsoft.com' });
     },
   },
   'patch-validator-lowercase-multi': {
@@ -250,7 +240,7 @@ const scenarios: Record<string, Scenario> = {
     async check(ctx, r) {
       expect(r.body).toMatchObject({ displayName: 'Pvlo', externalId: 'Eqpj', name: { givenName: 'Gtfd', familyName: 'Pkqf' }, [ENTERPRISE]: { employeeNumber: 'Eqpj' } });
       expect(emailsByType(r.body).work.value).toBe('TestBcwqnm@test.microsoft.com');
-      expect(await dbUser(ctx.vars.userId!)).toMatchObject({ externalId: 'Eqpj', employeeNumber: 'Eqpj', displayName: 'Pvlo' });
+      expect(await ctx.dbUser(ctx.vars.userId!)).toMatchObject({ externalId: 'Eqpj', employeeNumber: 'Eqpj', displayName: 'Pvlo' });
     },
   },
   'replace-multiple-with-flag': {
@@ -265,7 +255,7 @@ const scenarios: Record<string, Scenario> = {
     async check(ctx, r) {
       expect(r.body.name.givenName).toBe('Kkom');
       expect(r.body[ENTERPRISE]).toMatchObject({ manager: { value: ctx.vars.userId2 }, department: 'Retail' });
-      expect(await dbUser(ctx.vars.userId!)).toMatchObject({ givenName: 'Kkom', department: 'Retail', manager: { value: ctx.vars.userId2 } });
+      expect(await ctx.dbUser(ctx.vars.userId!)).toMatchObject({ givenName: 'Kkom', department: 'Retail', manager: { value: ctx.vars.userId2 } });
     },
   },
   'test-connection-random-guid': {
@@ -276,6 +266,4 @@ const scenarios: Record<string, Scenario> = {
   },
 };
 
-describe('Microsoft Entra ID fixtures over HTTP', () => {
-  fixtureTests(() => t, 'entra', scenarios);
-});
+describeIdpConformance('entra', 'Microsoft Entra ID fixtures over HTTP', scenarios);

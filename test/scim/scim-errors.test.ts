@@ -134,6 +134,7 @@ describe('back-pressure', () => {
     expect(refused.headers.get('retry-after')).toMatch(/^[1-9]\d*$/);
     // Other connections are not affected.
     expect((await c.request('GET', '/Users?count=0')).status).toBe(200);
+    // A fixed sleep on purpose: it proves that waiting exactly what Retry-After said is enough.
     await new Promise((r) => setTimeout(r, Number(refused.headers.get('retry-after')) * 1000 + 50));
     expect((await limited.request('GET', '/Users?count=0')).status).toBe(200);
   });

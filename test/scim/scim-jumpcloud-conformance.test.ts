@@ -1,19 +1,9 @@
 // JumpCloud: self-test user created then deleted, groups created with their members, members
 // removed with a value list: test/fixtures/scim/jumpcloud.
-import { afterAll, beforeAll, describe, expect } from 'vitest';
-import type { TestHub } from '../support/server.ts';
-import { fixtureTests, memberIdsOf, seedGroup, seedUser, type Scenario, type ScenarioContext } from './fixtures.ts';
-import { expectScimError, startScimHub } from './support.ts';
+import { expect } from 'vitest';
+import { describeIdpConformance, memberIdsOf, seedGroup, seedUser, type Scenario, type ScenarioContext } from './fixtures.ts';
+import { expectScimError } from './support.ts';
 
-let t: TestHub;
-beforeAll(async () => {
-  t = await startScimHub();
-});
-afterAll(async () => {
-  await t?.close();
-});
-
-const dbUser = (id: string) => t.db.prisma.directoryUser.findUniqueOrThrow({ where: { id } });
 const groupWith = (members: Array<'userId' | 'userId2' | 'other'>) => async (ctx: ScenarioContext) => {
   ctx.vars.userId = await seedUser(ctx.conn, 'seed.one@fixture.test');
   ctx.vars.userId2 = await seedUser(ctx.conn, 'seed.two@fixture.test');
@@ -32,7 +22,7 @@ const scenarios: Record<string, Scenario> = {
     check: (_ctx, r) => expect(r.body).toMatchObject({ userName: 'jane@example.com', active: true }),
   },
   'deactivate-user': {
-    async check({ vars }, r) {
+    async check({ vars, dbUser }, r) {
       expect(r.body.active).toBe(false);
       expect((await dbUser(vars.userId!)).state).toBe('DEPROVISIONED');
     },
@@ -89,6 +79,4 @@ const scenarios: Record<string, Scenario> = {
   },
 };
 
-describe('JumpCloud fixtures over HTTP', () => {
-  fixtureTests(() => t, 'jumpcloud', scenarios);
-});
+describeIdpConformance('jumpcloud', 'JumpCloud fixtures over HTTP', scenarios);

@@ -1,19 +1,8 @@
 // Okta, request by request as its SCIM client (and its OIN spec test) sends them: test/fixtures/scim/okta.
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect } from 'vitest';
-import type { TestHub } from '../support/server.ts';
-import { fixtureTests, memberIdsOf, replay, seedGroup, seedUser, type Scenario, type ScenarioContext } from './fixtures.ts';
-import { expectScimError, LIST_RESPONSE, patch, startScimHub, USER_SCHEMA } from './support.ts';
-
-let t: TestHub;
-beforeAll(async () => {
-  t = await startScimHub();
-});
-afterAll(async () => {
-  await t?.close();
-});
-
-const dbUser = (id: string) => t.db.prisma.directoryUser.findUniqueOrThrow({ where: { id } });
+import { expect } from 'vitest';
+import { describeIdpConformance, memberIdsOf, replay, seedGroup, seedUser, type Scenario, type ScenarioContext } from './fixtures.ts';
+import { expectScimError, LIST_RESPONSE, patch, USER_SCHEMA } from './support.ts';
 
 function expectIntegerPaging(body: any, total: number) {
   expect(body.schemas).toEqual([LIST_RESPONSE]);
@@ -56,7 +45,7 @@ const scenarios: Record<string, Scenario> = {
     },
   },
   'create-user': {
-    async check({ conn }, r) {
+    async check({ conn, dbUser }, r) {
       expect(r.body.id).toMatch(/^[0-9a-f-]{36}$/);
       expect(r.body).toMatchObject({ schemas: [USER_SCHEMA], userName: 'test.user@okta.local', externalId: '00ujl29u0le5T6Aj10h7', active: true, locale: 'en-US', name: { givenName: 'Test', familyName: 'User' } });
       expect(r.body.password).toBeUndefined();
@@ -69,13 +58,13 @@ const scenarios: Record<string, Scenario> = {
     },
   },
   'deactivate-user-patch-no-path': {
-    async check({ vars }, r) {
+    async check({ vars, dbUser }, r) {
       expect(r.body.active).toBe(false);
       expect((await dbUser(vars.userId!)).state).toBe('DEPROVISIONED');
     },
   },
   'deactivate-user-put-aiw': {
-    async check({ vars }, r) {
+    async check({ vars, dbUser }, r) {
       expect(r.body).toMatchObject({ id: vars.userId, active: false, userName: 'test.user@okta.local' });
       expect((await dbUser(vars.userId!)).state).toBe('DEPROVISIONED');
     },
@@ -178,7 +167,7 @@ const scenarios: Record<string, Scenario> = {
       ctx.vars.userId = await seedUser(ctx.conn, 'seed.one@fixture.test');
       expect((await ctx.conn.request('PATCH', `/Users/${ctx.vars.userId}`, { body: patch({ op: 'replace', value: { active: false } }) })).status).toBe(200);
     },
-    async check({ vars }, r) {
+    async check({ vars, dbUser }, r) {
       expect(r.body.active).toBe(true);
       expect((await dbUser(vars.userId!)).state).toBe('ACTIVE');
     },
@@ -295,7 +284,7 @@ const scenarios: Record<string, Scenario> = {
     async setup(ctx) {
       ctx.vars.newPassword = 'n3w-Secret!';
     },
-    async check({ vars }, r) {
+    async check({ vars, dbUser }, r) {
       expect(r.body.password).toBeUndefined();
       expect(JSON.stringify(await dbUser(vars.userId!))).not.toContain('n3w-Secret!');
     },
@@ -309,7 +298,7 @@ const scenarios: Record<string, Scenario> = {
     async setup(ctx) {
       ctx.vars.userId = await seedUser(ctx.conn, 'test.user@okta.local', { title: 'Engineer' });
     },
-    async check({ vars }, r) {
+    async check({ vars, dbUser }, r) {
       expect(r.body).toMatchObject({ id: vars.userId, name: { givenName: 'Another', middleName: 'Excited', familyName: 'User' } });
       expect(r.body.title).toBeUndefined(); // PUT replaces: what Okta left out is gone
       const stored = await dbUser(vars.userId!);
@@ -318,6 +307,4 @@ const scenarios: Record<string, Scenario> = {
   },
 };
 
-describe('Okta fixtures over HTTP', () => {
-  fixtureTests(() => t, 'okta', scenarios);
-});
+describeIdpConformance('okta', 'Okta fixtures over HTTP', scenarios);

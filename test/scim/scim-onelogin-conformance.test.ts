@@ -1,19 +1,9 @@
 // OneLogin: admin-edited JSON templates (SCIM 1.x URNs, emails as an object, managerId), users
 // updated with PUT, URLs ending in a bare "?" or "&", an empty User-Agent: test/fixtures/scim/onelogin.
-import { afterAll, beforeAll, describe, expect } from 'vitest';
-import type { TestHub } from '../support/server.ts';
-import { fixtureTests, memberIdsOf, seedGroup, seedUser, type Scenario, type ScenarioContext } from './fixtures.ts';
-import { ENTERPRISE, expectScimError, startScimHub } from './support.ts';
+import { expect } from 'vitest';
+import { describeIdpConformance, memberIdsOf, seedGroup, seedUser, type Scenario, type ScenarioContext } from './fixtures.ts';
+import { ENTERPRISE, expectScimError } from './support.ts';
 
-let t: TestHub;
-beforeAll(async () => {
-  t = await startScimHub();
-});
-afterAll(async () => {
-  await t?.close();
-});
-
-const dbUser = (id: string) => t.db.prisma.directoryUser.findUniqueOrThrow({ where: { id } });
 const groupWith = (members: Array<'userId' | 'other'>) => async (ctx: ScenarioContext) => {
   ctx.vars.userId = await seedUser(ctx.conn, 'seed.one@fixture.test');
   ctx.vars.other = await seedUser(ctx.conn, 'other@fixture.test');
@@ -25,13 +15,13 @@ const scenarios: Record<string, Scenario> = {
     check: (_ctx, r) => expect(r.body).toMatchObject({ displayName: 'Admin Role', members: [] }),
   },
   'create-user-core-template': {
-    async check(_ctx, r) {
+    async check({ dbUser }, r) {
       expect(r.body).toMatchObject({ userName: 'kelly@example.com', name: { givenName: 'Kelly', familyName: 'Slater', formatted: 'Kelly Slater' }, active: true });
       expect(await dbUser(r.body.id)).toMatchObject({ displayName: 'Kelly Slater', state: 'ACTIVE' });
     },
   },
   'create-user-enterprise-template-v1': {
-    async check({ vars }, r) {
+    async check({ vars, dbUser }, r) {
       // SCIM 1.x enterprise URN → the RFC extension; emails as one object → a list; managerId → manager.value.
       expect(r.body.emails).toEqual([{ value: 'kelly@example.com', type: 'work', primary: true }]);
       expect(r.body[ENTERPRISE]).toMatchObject({ department: 'Ops', manager: { value: vars.userId2, displayName: 'Boss Person' } });
@@ -39,13 +29,13 @@ const scenarios: Record<string, Scenario> = {
     },
   },
   'create-user-v2-enterprise-observed-urns': {
-    async check(_ctx, r) {
+    async check({ dbUser }, r) {
       expect(r.body.name.familyName).toBe(' User 01'); // kept verbatim
       expect(await dbUser(r.body.id)).toMatchObject({ userName: 'onelogin-test-user01', email: 'onelogin-test-user01@example.com' });
     },
   },
   'deactivate-user-put-active-false': {
-    async check({ vars }, r) {
+    async check({ vars, dbUser }, r) {
       expect(r.body).toMatchObject({ id: vars.userId, active: false, userName: 'kelly@example.com' });
       expect((await dbUser(vars.userId!)).state).toBe('DEPROVISIONED');
     },
@@ -92,13 +82,11 @@ const scenarios: Record<string, Scenario> = {
     async setup(ctx) {
       ctx.vars.userId = await seedUser(ctx.conn, 'onelogin-test-user01', { title: 'Old title' });
     },
-    async check({ vars }, r) {
+    async check({ vars, dbUser }, r) {
       expect(r.body).toMatchObject({ id: vars.userId, name: { familyName: ' User 01', givenName: 'AAA Test' }, active: true });
       expect(await dbUser(vars.userId!)).toMatchObject({ givenName: 'AAA Test', title: null, state: 'ACTIVE' });
     },
   },
 };
 
-describe('OneLogin fixtures over HTTP', () => {
-  fixtureTests(() => t, 'onelogin', scenarios);
-});
+describeIdpConformance('onelogin', 'OneLogin fixtures over HTTP', scenarios);

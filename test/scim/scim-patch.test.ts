@@ -108,6 +108,23 @@ describe('user PATCH', () => {
     expect(after.emails[0].primary).toBe(false);
   });
 
+  it('clears an attribute given null (RFC 7643 §2.5: null is unassigned), an object one included, and takes null for one already unassigned', async () => {
+    const id = await fresh({ title: 'X', [ENTERPRISE]: { department: 'R&D', manager: { value: 'mgr-1', displayName: 'Boss' } } });
+    const after = await apply(
+      id,
+      { op: 'add', path: `${ENTERPRISE}:manager`, value: null },
+      { op: 'replace', path: 'title', value: null },
+      { op: 'replace', path: 'phoneNumbers[type eq "work"]', value: null },
+      { op: 'add', path: 'nickName', value: null },
+    );
+    expect(after[ENTERPRISE]).toEqual({ department: 'R&D' });
+    expect(after.title).toBeUndefined();
+    expect(after.phoneNumbers).toBeUndefined();
+    expect(after.nickName).toBeUndefined();
+    // Already so: a second time changes nothing and is no error.
+    expect(await apply(id, { op: 'add', path: `${ENTERPRISE}:manager`, value: null })).toEqual(after);
+  });
+
   it('applies several operations in order: later ones see earlier ones', async () => {
     const id = await fresh();
     const after = await apply(id, { op: 'replace', path: 'title', value: 'First' }, { op: 'remove', path: 'title' }, { op: 'add', path: 'title', value: 'Last' });

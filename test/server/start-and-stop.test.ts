@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startCommand } from '../../scripts/build.ts';
 import { createTestDatabaseUrl } from '../support/db.ts';
 
@@ -87,9 +87,12 @@ describe('npm start', () => {
       duplex: 'half',
     } as RequestInit);
     push(body.slice(0, 10));
+    // A fixed sleep on purpose: the server tells nothing when a request's headers arrive, so this
+    // gives them time to arrive before the signal.
     await new Promise((r) => setTimeout(r, 500));
     first.child.kill('SIGTERM');
-    await new Promise((r) => setTimeout(r, 500));
+    // The rest of the body arrives only once the server is shutting down.
+    await vi.waitFor(() => expect(first.output()).toContain('shutting down'), { timeout: 5_000, interval: 20 });
     push(body.slice(10));
     push(null);
     const answered = await inFlight;
@@ -106,4 +109,28 @@ describe('npm start', () => {
     second.child.kill('SIGTERM');
     expect(await second.exited).toBe(0);
   }, 180_000);
+
+  // Issue 12's "npm start, then open /console": the bundle `npm start` serves carries the console and
+  // every asset it names, from the hub itself (this test process may reach 127.0.0.1 only).
+  it('serves the console and every asset its page names, from the bundle it runs', async () => {
+    const hub = await start(undefined);
+    try {
+      const page = await fetch(`${hub.url}/console`);
+      expect(page.status).toBe(200);
+      expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+      const html = await page.text();
+      const assets = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]!);
+      expect(assets.some((a) => a.endsWith('.js')) && assets.some((a) => a.endsWith('.css')), html).toBe(true);
+      for (const asset of assets) {
+        expect(asset, 'assets are served by the hub, not a CDN').toMatch(/^\/ui\/assets\//);
+        const answer = await fetch(`${hub.url}${asset}`);
+        expect(answer.status, asset).toBe(200);
+        expect(answer.headers.get('content-type'), asset).toMatch(asset.endsWith('.css') ? /^text\/css/ : /javascript/);
+        expect((await answer.arrayBuffer()).byteLength, asset).toBeGreaterThan(0);
+      }
+    } finally {
+      hub.child.kill('SIGTERM');
+      await hub.exited;
+    }
+  }, 120_000);
 });

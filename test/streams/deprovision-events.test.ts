@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openTestDatabase } from '../support/db.ts';
 import { testConnector } from '../support/engine-fixture.ts';
 import { startTestHub, type TestHub } from '../support/server.ts';
-import { DEPROVISION_QUERY, eventIds, LIFECYCLE_QUERY, seedOrganization, subscribeSse, subscribeWs, wsClient } from './support.ts';
+import { DEPROVISION_QUERY, eventIds, LIFECYCLE_QUERY, seedOrganization, subscribeSse, subscribeWs, waitForSubscribers, wsClient } from './support.ts';
 
 let t: TestHub;
 beforeAll(async () => {
@@ -30,7 +30,7 @@ describe('live delivery', () => {
     const client = wsClient(t.url, org.orgKey);
     try {
       const sub = subscribeWs(client, DEPROVISION_QUERY, { o: org.orgId }, 'deprovisionEvents');
-      await waitForSubscribers(org.orgId, 1);
+      await waitForSubscribers(t, org.orgId, 1);
       const signalledAt = new Date(Date.now() + 1);
       await org.send([{ type: 'deactivateUser', user: { sourceId: 'ada0' }, occurredAt: signalledAt }], 'okta-evt-1');
       const [event] = await sub.waitFor(1);
@@ -60,7 +60,7 @@ describe('live delivery', () => {
     const sub = await subscribeSse(t.url, org.orgKey, DEPROVISION_QUERY, { o: org.orgId }, 'deprovisionEvents');
     expect(sub.status).toBe(200);
     try {
-      await waitForSubscribers(org.orgId, 1);
+      await waitForSubscribers(t, org.orgId, 1);
       await deprovision(grace!, org.orgKey);
       const [event] = await sub.waitFor(1);
       expect(event).toMatchObject({ type: 'user.deprovisioned', reason: 'left the company', user: { id: grace, state: 'DEPROVISIONED' }, connection: null });
@@ -75,7 +75,7 @@ describe('live delivery', () => {
     const client = wsClient(t.url, org.orgKey);
     try {
       const sub = subscribeWs(client, LIFECYCLE_QUERY, { o: org.orgId, types: ['membership.added', 'group.created'] }, 'lifecycleEvents');
-      await waitForSubscribers(org.orgId, 1);
+      await waitForSubscribers(t, org.orgId, 1);
       await org.send([{ type: 'upsertGroup', sourceId: 'ops', displayName: 'Ops' }, { type: 'addMembers', group: { sourceId: 'ops' }, users: [{ sourceId: 'lin1' }] }]);
       await org.send([{ type: 'deactivateUser', user: { sourceId: 'lin0' } }]);
       await org.send([{ type: 'addMembers', group: { sourceId: 'ops' }, users: [{ sourceId: 'lin0' }] }]);
@@ -109,6 +109,7 @@ describe('only committed changes', () => {
       await org.send([{ type: 'deactivateUser', user: { sourceId: 'c1' } }]);
       const ids = (await eventIds(t, org.orgId)).filter((id) => BigInt(id) > BigInt(start));
       await sub.waitFor(ids.length);
+      // A fixed sleep on purpose: it proves nothing more arrives (no event for the refused batch or the dry run).
       await new Promise((r) => setTimeout(r, 200));
       expect(sub.items.map((e) => e.id)).toEqual(ids);
       expect(sub.items.map((e) => e.type)).toEqual(['user.deprovisioned', 'role.changed']);
@@ -157,10 +158,11 @@ describe('authentication and isolation', () => {
       expect(await foreignSse.waitForError().then((e) => e?.[0]?.extensions?.code ?? e?.errors?.[0]?.extensions?.code)).toBe('NOT_FOUND');
       foreignSse.dispose();
       const own = subscribeWs(client, LIFECYCLE_QUERY, { o: a.orgId }, 'lifecycleEvents');
-      await waitForSubscribers(a.orgId, 1);
+      await waitForSubscribers(t, a.orgId, 1);
       await deprovision(bUser!);
       await deprovision(aUser!);
       const events = await own.waitFor(1);
+      // A fixed sleep on purpose: it proves the other organization's event never arrives.
       await new Promise((r) => setTimeout(r, 200));
       expect(own.items.every((e) => e.user?.id !== bUser)).toBe(true);
       expect(events[0].user.id).toBe(aUser);
@@ -238,6 +240,7 @@ describe('resume with after', () => {
       const ids = await eventIds(t, org.orgId);
       await ws.waitFor(ids.length);
       await sse.waitFor(ids.length);
+      // A fixed sleep on purpose: it proves no duplicate arrives after the last event.
       await new Promise((r) => setTimeout(r, 200));
       expect(ws.items.map((e) => e.id)).toEqual(ids);
       expect(sse.items.map((e) => e.id)).toEqual(ids);
@@ -291,7 +294,7 @@ describe('resume with after', () => {
     try {
       const org = await seedOrganization(hub, 'shutdown');
       const sse = await subscribeSse(hub.url, org.orgKey, DEPROVISION_QUERY, { o: org.orgId }, 'deprovisionEvents');
-      await new Promise((r) => setTimeout(r, 100));
+      await waitForSubscribers(hub, org.orgId, 1);
       await hub.server.stop();
       const error = await sse.waitForError();
       expect(error[0].extensions).toMatchObject({ code: 'STREAM_CLOSED', retryable: true });
@@ -302,12 +305,3 @@ describe('resume with after', () => {
     }
   });
 });
-
-/** Waits until n subscriptions of the organization have started (their position is known). */
-async function waitForSubscribers(organizationId: string, n: number) {
-  for (let i = 0; i < 1000; i++) {
-    if (t.hub.events.subscribersOf(organizationId) >= n) return;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error('subscription never started');
-}

@@ -1,6 +1,6 @@
-// The demo's live subscriber (src/demo/live-subscriber.ts) prints a deprovision as it happens.
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { watchDeprovisions } from '../../src/demo/live-subscriber.ts';
+// The demo's live subscriber (src/hub/demo-subscriber.ts) prints a deprovision as it happens.
+import { afterAll, beforeAll, expect, it, vi } from 'vitest';
+import { watchDeprovisions } from '../../src/hub/demo-subscriber.ts';
 import { testConnector } from '../support/engine-fixture.ts';
 import { startTestHub, type TestHub } from '../support/server.ts';
 import { seedOrganization } from './support.ts';
@@ -25,7 +25,7 @@ it('prints each deprovision of the organization as it is enforced, and nothing o
     // No wait: the watcher started from the newest event id, so this cannot slip past it.
     await t.gqlOk(`mutation($u: ID!) { deprovisionUser(input: { userId: $u }) { user { id } } }`, { u: eve });
     await org.send([{ type: 'deactivateUser', user: { sourceId: 'ada0' }, reason: 'terminated in Okta' }]);
-    for (let i = 0; i < 400 && !lines.length; i++) await new Promise((r) => setTimeout(r, 25));
+    await vi.waitFor(() => expect(lines.length, 'lines printed').toBeGreaterThan(0), { timeout: 10_000, interval: 25 });
     expect(lines.join('\n')).toMatch(/⛔ deprovisioned ada0@acme\.test \(event \d+, via test connection /);
     expect(lines.join('\n')).toMatch(/reason: terminated in Okta/);
     expect(lines.join('\n')).toMatch(/revoked 1 session\(s\), 0 credential\(s\)/);

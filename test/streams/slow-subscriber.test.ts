@@ -3,12 +3,10 @@
 // too long, the server's memory stays bounded, and resuming with `after` yields every event exactly
 // once. A healthy subscriber on the same organization, hit by commits larger than its buffer, is not
 // cut off: it falls back to reading the table and catches up.
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { testConnector } from '../support/engine-fixture.ts';
 import { startTestHub, type TestHub } from '../support/server.ts';
-import { eventIds, seedOrganization, subscribeWs, trackedWebSocket, wsClient } from './support.ts';
+import { eventIds, heapAfterGc, seedOrganization, subscribeWs, trackedWebSocket, waitForSubscribers, wsClient } from './support.ts';
 
 const BUFFER = 200;
 let t: TestHub;
@@ -19,13 +17,6 @@ afterAll(async () => {
   await t?.close();
 });
 
-setFlagsFromString('--expose_gc');
-const gc = runInNewContext('gc') as () => void;
-const heapAfterGc = () => {
-  gc();
-  gc();
-  return process.memoryUsage().heapUsed;
-};
 
 const QUERY = `subscription($o: ID!, $after: ID) { lifecycleEvents(organizationId: $o, after: $after) { id type user { id userName displayName } data } }`;
 
@@ -43,7 +34,7 @@ it('cuts off a subscriber that stops reading, keeps memory bounded, and the subs
     const healthyClient = wsClient(t.url, org.orgKey);
     // (It counts what it gets without keeping it: this process's heap is measured below.)
     const healthy = subscribeWs(healthyClient, QUERY, { o: org.orgId, after: start }, 'lifecycleEvents', { keep: false });
-    while (t.hub.events.subscribersOf(org.orgId) < SLOW + 1) await new Promise((r) => setTimeout(r, 10));
+    await waitForSubscribers(t, org.orgId, SLOW + 1, 60_000);
     // The client stops reading: TCP fills up, then the server's send waits, then our buffer.
     (tracked.sockets[0] as unknown as { _socket: { pause(): void } })._socket.pause();
 

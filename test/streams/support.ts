@@ -1,6 +1,9 @@
 // Clients for the stream tests: real graphql-ws over WebSocket, and SSE over HTTP (fetch).
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
+import { expect, vi } from 'vitest';
 import type { LifecycleCommandInput } from '../../src/engine/commands.ts';
 import type { TestHub } from '../support/server.ts';
 
@@ -214,4 +217,21 @@ export async function eventIds(t: TestHub, orgId: string, types?: string[]): Pro
     select: { id: true },
   });
   return rows.map((r) => r.id.toString());
+}
+
+/** Waits until n subscriptions of the organization have started on this hub (their position is known). */
+export async function waitForSubscribers(t: TestHub, organizationId: string, n: number, timeoutMs = 10_000) {
+  await vi.waitFor(() => expect(t.hub.events.subscribersOf(organizationId), 'subscriptions started').toBeGreaterThanOrEqual(n), { timeout: timeoutMs, interval: 10 });
+}
+
+let gc: (() => void) | undefined;
+/** Heap in use after two full collections, to measure what a stream keeps (gc exposed for this process on first use). */
+export function heapAfterGc(): number {
+  if (!gc) {
+    setFlagsFromString('--expose_gc');
+    gc = runInNewContext('gc') as () => void;
+  }
+  gc();
+  gc();
+  return process.memoryUsage().heapUsed;
 }

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { inject } from 'vitest';
-import { openDatabase, type Database, type DatabaseOptions } from '../../src/db/database.ts';
+import { openDatabase, type Database, type DatabaseOptions } from '../../src/storage/database.ts';
 import { withDatabase } from './global-setup.ts';
 
 export const onPostgres = () => !!inject('postgresAdminUrl');

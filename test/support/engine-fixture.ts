@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import { createConnection } from '../../src/admin/connections.ts';
-import { createOrganization } from '../../src/admin/organizations.ts';
+import { createConnection } from '../../src/tenancy/connections.ts';
+import { createOrganization } from '../../src/tenancy/organizations.ts';
 import { defineConnector } from '../../src/connectors/contract.ts';
 import { ConnectorRegistry } from '../../src/connectors/registry.ts';
-import type { Database } from '../../src/db/database.ts';
+import type { Database } from '../../src/storage/database.ts';
 import { LifecycleEngine } from '../../src/engine/engine.ts';
 import type { LifecycleCommandInput } from '../../src/engine/commands.ts';
 import type { Actor } from '../../src/engine/types.ts';

@@ -8,8 +8,9 @@ import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import type { TestProject } from 'vitest/node';
-import { openDatabase } from '../../src/db/database.ts';
-import { applyMigrations } from '../../src/db/migrate.ts';
+import { openDatabase } from '../../src/storage/database.ts';
+import { applyMigrations } from '../../src/storage/migrate.ts';
+import { buildUi } from '../../scripts/build.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -20,6 +21,9 @@ declare module 'vitest' {
 }
 
 export default async function setup(project: TestProject) {
+  // The console and setup portal the hubs serve (dist/ui), built from this checkout's ui/ once per
+  // run (well under a second): no test sees a stale build.
+  await buildUi();
   const adminUrl = process.env.TEST_DATABASE_URL;
   if (adminUrl) {
     const template = `lh_template_${process.pid}`;

@@ -3,13 +3,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig } from '../../src/config.ts';
+import { loadConfig } from '../../src/hub/config.ts';
 import type { AnyConnector } from '../../src/connectors/contract.ts';
-import type { Database } from '../../src/db/database.ts';
-import { createHub, type Hub } from '../../src/hub.ts';
+import type { Database } from '../../src/storage/database.ts';
+import { createHub, type Hub } from '../../src/hub/hub.ts';
 import { startServer, type RunningServer } from '../../src/http/server.ts';
-import { createLogger, type Logger } from '../../src/logger.ts';
-import type { SyncOptions } from '../../src/sync/index.ts';
+import { createLogger, type Logger } from '../../src/hub/logger.ts';
+import type { SyncOptions } from '../../src/jobs/sync.ts';
 import { openTestDatabase } from './db.ts';
 
 export interface TestHub {
@@ -46,7 +46,8 @@ export async function startTestHub(options: { connectors?: AnyConnector[]; env?:
     ...options.env,
   });
   const { hub } = await createHub(config, { db, connectors: options.connectors, logger: options.logger ?? createLogger(config.logLevel), sync: options.sync });
-  const server = await startServer(hub, { port: 0, host: '127.0.0.1' });
+  // A test that needs links with the hub's real address (PUBLIC_URL) passes PORT with it (freePort()).
+  const server = await startServer(hub, { port: Number(options.env?.PORT ?? 0), host: '127.0.0.1' });
   const gql: TestHub['gql'] = async (query, variables, key = adminKey) => {
     const response = await fetch(`${server.url}/graphql`, {
       method: 'POST',

@@ -10,6 +10,8 @@ export interface RecordedRequest {
   query: URLSearchParams;
   headers: IncomingMessage['headers'];
   body: string;
+  /** Resolves when the socket it came on closes (a client that gave up on its request closes it). */
+  closed: Promise<void>;
 }
 
 export interface StandInReply {
@@ -34,7 +36,8 @@ export async function startStandIn(route: StandInRoute): Promise<StandIn> {
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', async () => {
       const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-      const request: RecordedRequest = { method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, headers: req.headers, body: Buffer.concat(chunks).toString('utf8') };
+      const closed = new Promise<void>((resolve) => req.socket.once('close', () => resolve()));
+      const request: RecordedRequest = { method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), closed };
       requests.push(request);
       let reply: StandInReply | undefined;
       try {

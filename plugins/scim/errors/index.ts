@@ -1,7 +1,6 @@
 // SCIM errors (RFC 7644 §3.12): every failure on a SCIM route is answered in this form, never
 // with a stack trace. Engine errors map to the status an identity provider acts on correctly.
-import { DATABASE_RETRY_AFTER_SECONDS } from '../../../src/db/sql.ts';
-import { EngineError } from '../../../src/engine/errors.ts';
+import { ERRORS, type HubError } from 'lifecycle-hub/connector';
 import { ERROR } from '../schemas/urns.ts';
 
 export type ScimType =
@@ -43,30 +42,23 @@ export const invalidFilter = (detail: string) => new ScimError(400, 'invalidFilt
 export const invalidPath = (detail: string) => new ScimError(400, 'invalidPath', detail);
 export const notFound = (what: string, id: string) => new ScimError(404, undefined, `${what} ${id} not found`);
 
-/** 503 with Retry-After: the database is unreachable for now. Retrying is safe (SCIM writes are idempotent here). */
-export const databaseUnavailable = () =>
-  new ScimError(503, undefined, 'Lifecycle Hub is temporarily unavailable (its database cannot be reached); retry shortly', {
-    'Retry-After': String(DATABASE_RETRY_AFTER_SECONDS),
-  });
-
-/** The SCIM answer to a lifecycle engine error. */
-export function fromEngineError(error: EngineError, notFoundDetail?: string): ScimError {
+/** The SCIM answer to one of the hub's errors: status and scimType from the hub's error table. */
+export function fromHubError(error: HubError, notFoundDetail?: string): ScimError {
+  const { status, scimType } = ERRORS[error.code].scim as { status: number; scimType?: ScimType };
   switch (error.code) {
-    case 'CONFLICT':
-      return new ScimError(409, 'uniqueness', error.message);
     case 'NOT_FOUND':
-      return new ScimError(404, undefined, notFoundDetail ?? error.message);
+      return new ScimError(status, scimType, notFoundDetail ?? error.message);
     case 'PRECONDITION_FAILED':
-      return new ScimError(412, undefined, `${error.message}: read the resource again and retry with its current version`);
-    case 'FAILED_PRECONDITION':
-      return new ScimError(409, undefined, error.message);
+      return new ScimError(status, scimType, `${error.message}: read the resource again and retry with its current version`);
     case 'INVALID_COMMAND':
-      return new ScimError(400, 'invalidValue', error.message.replace(/^command \d+ \([^)]*\): /, ''));
+      return new ScimError(status, scimType, error.message.replace(/^command \d+ \([^)]*\): /, ''));
     case 'CONNECTION_PAUSED':
-      return new ScimError(503, undefined, 'this connection is paused in Lifecycle Hub; changes are accepted again once an administrator resumes it', {
+      return new ScimError(status, scimType, 'this connection is paused in Lifecycle Hub; changes are accepted again once an administrator resumes it', {
         'Retry-After': String(error.details.retryAfterSeconds ?? 60),
       });
     case 'UNAVAILABLE':
-      return new ScimError(503, undefined, 'Lifecycle Hub is temporarily unavailable; retry shortly', { 'Retry-After': String(error.details.retryAfterSeconds ?? 5) });
+      return new ScimError(status, scimType, 'Lifecycle Hub is temporarily unavailable; retry shortly', { 'Retry-After': String(error.details.retryAfterSeconds ?? 5) });
+    default:
+      return new ScimError(status, scimType, error.message);
   }
 }

@@ -1,4 +1,5 @@
-// Filters (RFC 7644 §3.4.2.2): parse.ts reads the grammar, sql.ts turns it into a parameterized
-// SQL condition. Anything that cannot be served is a 400 with scimType invalidFilter.
+// Filters (RFC 7644 §3.4.2.2): parse.ts reads the grammar, directory.ts turns it into the hub's
+// directory filter, which the hub runs in its database. Anything that cannot be served is a 400
+// with scimType invalidFilter.
 export { FILTER_LIMITS, filterPaths, parseFilter, type CompValue, type FilterNode } from './parse.ts';
-export { filterToSql, SqlParams } from './sql.ts';
+export { toDirectoryFilter } from './directory.ts';

@@ -40,11 +40,15 @@ function tokenize(input: string): Token[] {
       let j = i + 1;
       while (j < input.length && input[j] !== '"') j += input[j] === '\\' ? 2 : 1;
       if (j >= input.length) throw invalidFilter(`unterminated string starting at position ${i + 1}`);
+      let value: string;
       try {
-        tokens.push({ t: 'string', v: JSON.parse(input.slice(i, j + 1)) as string });
+        value = JSON.parse(input.slice(i, j + 1)) as string;
       } catch {
         throw invalidFilter(`invalid escape in the string starting at position ${i + 1}`);
       }
+      // "\ud800" is a valid JSON escape but not text: the database refuses it (issue 14, item 5).
+      if (!value.isWellFormed()) throw invalidFilter(`the string starting at position ${i + 1} is not well-formed Unicode (a lone surrogate); send surrogates only in pairs`);
+      tokens.push({ t: 'string', v: value });
       i = j + 1;
     } else {
       let j = i;

@@ -1,7 +1,9 @@
 // Request bodies: read up to a documented limit (413 beyond it, without reading the rest), then
 // parsed as JSON whatever the content type says: identity providers send application/scim+json,
 // application/json (Google, Okta's test suite) or nothing at all.
-import { ScimError, invalidSyntax } from '../errors/index.ts';
+import { parseUntrustedJson, UntrustedJsonError } from 'lifecycle-hub/connector';
+import { ScimError, invalidSyntax, invalidValue } from '../errors/index.ts';
+import { reservedKeyIn } from '../schemas/attributes.ts';
 
 export async function readJsonBody(request: Request, maxBytes: number): Promise<unknown> {
   const declared = Number(request.headers.get('content-length') ?? Number.NaN);
@@ -30,13 +32,18 @@ export async function readJsonBody(request: Request, maxBytes: number): Promise<
   if (!text.trim()) throw invalidSyntax('the request has no body; send the resource as JSON');
   const depth = jsonNestingDepth(text);
   if (depth > MAX_JSON_DEPTH) throw invalidSyntax(`the body nests ${depth > 10_000 ? 'over 10000' : depth} levels deep; SCIM resources nest at most ${MAX_JSON_DEPTH}`);
+  let body: unknown;
   try {
-    return JSON.parse(text);
+    body = parseUntrustedJson(text);
   } catch (error) {
-    // The parser's own message quotes the body (which may hold a password): give the position only.
-    const position = /position (\d+)/.exec((error as Error).message)?.[1];
-    throw invalidSyntax(`the body is not valid JSON${position ? ` (at character ${position})` : ''}`);
+    if (!(error instanceof UntrustedJsonError)) throw error;
+    // A lone surrogate is well-formed JSON holding a value the hub cannot store; the rest is the body's structure.
+    if (error.problem === 'ill-formed') throw invalidValue(`the body: ${error.message}`);
+    throw invalidSyntax(error.problem === 'syntax' ? `the body is ${error.message}` : `the body: ${error.message}`);
   }
+  const reserved = reservedKeyIn(body);
+  if (reserved) throw invalidSyntax(`"${reserved}" is not an attribute name: "__proto__", "constructor" and "prototype" are reserved (RFC 7643 §2.1 attribute names start with a letter)`);
+  return body;
 }
 
 /** Invalid bytes are refused rather than silently replaced with U+FFFD in stored names. */

@@ -2,9 +2,9 @@
 // "Add" from Entra ID), paths with any attribute-name case and with value filters, path-less
 // values whose keys are themselves paths ("name.givenName", full URN paths: Entra with
 // aadOptscim062020). Everything is brought to one canonical form here before it is applied.
-import { invalidSyntax, invalidValue, ScimError } from '../errors/index.ts';
+import { invalidPath, invalidSyntax, invalidValue, ScimError } from '../errors/index.ts';
 import { parseFilter, type FilterNode } from '../filter/parse.ts';
-import { resolveAttribute, type ResourceKind } from '../schemas/attributes.ts';
+import { reservedSegmentOf, resolveAttribute, type ResourceKind } from '../schemas/attributes.ts';
 import { PATCH_OP } from '../schemas/urns.ts';
 import { isObject } from '../resources/user.ts';
 
@@ -42,6 +42,8 @@ export function readPatchRequest(body: unknown): PatchOperation[] {
     if (lower !== 'add' && lower !== 'remove' && lower !== 'replace') throw invalidSyntax(`Operations[${i}].op must be "add", "remove" or "replace" (found ${JSON.stringify(op)})`);
     const path = field('path');
     if (path !== undefined && path !== null && (typeof path !== 'string' || !path.trim())) throw invalidSyntax(`Operations[${i}].path must be a non-empty string`);
+    const reserved = typeof path === 'string' ? reservedSegmentOf(path) : undefined;
+    if (reserved) throw invalidPath(`Operations[${i}].path "${path}" names "${reserved}", which is not an attribute (reserved: "__proto__", "constructor", "prototype")`);
     const value = field('value');
     if (lower === 'remove' && !path) throw new ScimError(400, 'noTarget', `Operations[${i}]: "remove" needs a path`);
     if (lower !== 'remove' && value === undefined) throw invalidValue(`Operations[${i}]: "${lower}" needs a value`);

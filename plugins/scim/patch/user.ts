@@ -5,7 +5,7 @@
 // normalized like a PUT body and sent to the engine as one replace (see routes/users.ts).
 import { InvalidScimPatch, NoTarget, ScimError as PatchLibraryError, scimPatch, type ScimPatchOperation, type ScimResource } from 'scim-patch';
 import { ScimError } from '../errors/index.ts';
-import { canonicalExtensionUrn, resolveAttribute, type ResourceKind } from '../schemas/attributes.ts';
+import { canonicalExtensionUrn, reservedKeyIn, reservedSegmentOf, resolveAttribute, type ResourceKind } from '../schemas/attributes.ts';
 import { GROUP, USER } from '../schemas/urns.ts';
 import { isObject, type Json } from '../resources/user.ts';
 import { parsePath, serializePath, type PatchOperation } from './operations.ts';
@@ -24,9 +24,14 @@ function isIgnored(kind: ResourceKind, path: string): boolean {
 export function canonicalize(kind: ResourceKind, operation: PatchOperation): ScimPatchOperation | null {
   if (operation.path) {
     if (isIgnored(kind, operation.path)) return null; // e.g. Okta's password sync: accepted, never stored
+    // add/replace of null: RFC 7643 §2.5 makes null the same as unassigned, so it is a remove.
+    // (Given to scim-patch as it is, a null into an object attribute such as enterprise `manager`
+    // threw a TypeError: a 500 instead of a cleared value.)
+    if (operation.value === null) return { op: 'remove', path: serializePath(parsePath(kind, operation.path)) } as ScimPatchOperation;
     return { op: operation.op, path: serializePath(parsePath(kind, operation.path)), ...(operation.value !== undefined ? { value: operation.value } : {}) } as ScimPatchOperation;
   }
-  const value: Json = {};
+  // Null prototype: a "__proto__" key stays a key the check in applyPatch sees, not a prototype.
+  const value: Json = Object.create(null);
   const put = (key: string, v: unknown) => {
     if (!isIgnored(kind, key)) value[serializePath(parsePath(kind, key))] = v;
   };
@@ -47,9 +52,19 @@ export function applyPatch(kind: ResourceKind, resource: Json, operations: Patch
   operations.forEach((operation, index) => {
     const canonical = canonicalize(kind, operation);
     if (!canonical) return;
+    // scim-patch follows every segment of a path (and of each key of an object value) with plain
+    // property assignment: a "__proto__" or "constructor.prototype" segment would change
+    // Object.prototype for the whole process. readJsonBody and readPatchRequest refuse them
+    // already; checked again here, at the one place that walks paths, whatever the caller.
+    const reservedPath = canonical.path === undefined ? undefined : reservedSegmentOf(canonical.path);
+    if (reservedPath) throw new ScimError(400, 'invalidPath', `Operations[${index}]: "${reservedPath}" is not an attribute`);
+    const reservedKey = reservedKeyIn(canonical.value);
+    if (reservedKey) throw new ScimError(400, 'invalidValue', `Operations[${index}]: "${reservedKey}" is not an attribute name`);
     try {
       scimPatch(working, [canonical], { mutateDocument: true, treatMissingAsAdd: true });
     } catch (error) {
+      // A null for what is already unassigned changes nothing (a remove of it would be noTarget).
+      if (error instanceof NoTarget && canonical.op === 'remove' && operation.op !== 'remove') return;
       if (error instanceof NoTarget) throw new ScimError(400, 'noTarget', `Operations[${index}]: no value matches "${operation.path}"`);
       if (error instanceof InvalidScimPatch || error instanceof PatchLibraryError) {
         throw new ScimError(400, operation.path ? 'invalidPath' : 'invalidValue', `Operations[${index}]: ${(error as Error).message}`);

@@ -1,6 +1,7 @@
 // SCIM Group ⇄ the hub's group record. Members live in group_membership (changed only through
 // the engine's addMembers / removeMembers / replaceMembers), the rest of the resource in the
 // group's sourceData.
+import type { DirectoryGroup, DirectoryMember } from 'lifecycle-hub/connector';
 import { invalidSyntax, invalidValue } from '../errors/index.ts';
 import { GROUP } from '../schemas/urns.ts';
 import { etagOf, isObject, type Json } from './user.ts';
@@ -44,24 +45,9 @@ export function normalizeGroup(input: unknown): NormalizedGroup {
   return { displayName: resource.displayName, externalId: (resource.externalId as string | undefined) ?? null, members, resource };
 }
 
-export const GROUP_COLUMNS = `g.id, g.display_name AS "displayName", g.external_id AS "externalId", g.source_data AS "sourceData",
-  g.version, g.created_at AS "createdAt", g.updated_at AS "updatedAt"`;
-
-export interface GroupRow {
-  id: string;
-  displayName: string;
-  externalId: string | null;
-  sourceData: Json;
-  version: number;
-  createdAt: Date | string;
-  updatedAt: Date | string;
-}
-
-export interface MemberRow {
-  groupId: string;
-  value: string;
-  display: string | null;
-}
+/** A group and its members as the hub's directory reads return them. */
+export type GroupRow = DirectoryGroup;
+export type MemberRow = DirectoryMember;
 
 const iso = (d: Date | string) => (d instanceof Date ? d : new Date(d)).toISOString();
 

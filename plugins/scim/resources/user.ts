@@ -7,7 +7,7 @@
 // the record, so what was sent is what is read. The common model's columns (userName, emails,
 // names, title, department, manager…) are derived from it, and attributes outside the schemas
 // become the user's customAttributes (the engine drops the connection's denied attributes from both).
-import type { UserProfile } from '../../../src/engine/commands.ts';
+import type { DirectoryUser, UserProfile } from 'lifecycle-hub/connector';
 import { invalidSyntax, invalidValue } from '../errors/index.ts';
 import { canonicalExtensionUrn, splitSchemaPrefix } from '../schemas/attributes.ts';
 import { commonAttributes, enterpriseUserSchema, userSchema, type AttributeDef } from '../schemas/definitions.ts';
@@ -188,24 +188,8 @@ export function profileOf(resource: Json, custom: Json): UserProfile {
 }
 
 /** The columns a SCIM User is served from. */
-export const USER_COLUMNS = `u.id, u.user_name AS "userName", u.external_id AS "externalId", u.display_name AS "displayName",
-  u.given_name AS "givenName", u.family_name AS "familyName", u.emails, u.source_data AS "sourceData", u.source_active AS "sourceActive",
-  u.version, u.created_at AS "createdAt", u.updated_at AS "updatedAt"`;
-
-export interface UserRow {
-  id: string;
-  userName: string | null;
-  externalId: string | null;
-  displayName: string | null;
-  givenName: string | null;
-  familyName: string | null;
-  emails: unknown;
-  sourceData: Json;
-  sourceActive: boolean;
-  version: number;
-  createdAt: Date | string;
-  updatedAt: Date | string;
-}
+/** A user as the hub's directory reads return it (and as the engine returns what it applied). */
+export type UserRow = DirectoryUser;
 
 export const etagOf = (version: number) => `W/"${version}"`;
 const iso = (d: Date | string) => (d instanceof Date ? d : new Date(d)).toISOString();

@@ -1,9 +1,6 @@
 // What every SCIM route handler gets, and the helpers they share.
-import type { ConnectionView, ConnectorHub } from '../../../src/connectors/contract.ts';
-import type { LifecycleCommandInput } from '../../../src/engine/commands.ts';
-import { EngineError } from '../../../src/engine/errors.ts';
-import type { DeliveryOutcome } from '../../../src/engine/types.ts';
-import { fromEngineError, invalidValue, ScimError } from '../errors/index.ts';
+import { isDirectoryFilterError, isEngineError, isUuid, type ConnectionView, type ConnectorHub, type DeliveryOutcome, type DirectoryReader, type EngineError, type LifecycleCommandInput } from 'lifecycle-hub/connector';
+import { fromHubError, invalidFilter, invalidValue, ScimError } from '../errors/index.ts';
 import { LIST_RESPONSE } from '../schemas/urns.ts';
 import { parseAttributeList, type Projection } from '../resources/projection.ts';
 import type { Json } from '../resources/user.ts';
@@ -17,6 +14,8 @@ export interface ScimSettings {
 export interface ScimRequest {
   hub: ConnectorHub;
   connection: ConnectionView;
+  /** What the connection holds (hub.directory(connection)). */
+  directory: DirectoryReader;
   settings: ScimSettings;
   /** This connection's SCIM base URL (what the IdP was given). */
   baseUrl: string;
@@ -33,14 +32,23 @@ export interface ScimResponse {
   headers?: Record<string, string>;
 }
 
-export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Applies commands through the lifecycle engine; engine errors become SCIM errors. */
 export async function applyCommands(req: ScimRequest, commands: LifecycleCommandInput[], map?: (error: EngineError) => ScimError | undefined): Promise<DeliveryOutcome> {
   try {
     return await req.hub.apply(req.connection, commands);
   } catch (error) {
-    if (error instanceof EngineError) throw map?.(error) ?? fromEngineError(error);
+    if (isEngineError(error)) throw map?.(error) ?? fromHubError(error);
+    throw error;
+  }
+}
+
+/** Runs a directory read; a filter the hub cannot run is the request's 400. */
+export async function readDirectory<T>(read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (error) {
+    if (isDirectoryFilterError(error)) throw invalidFilter(error.message);
     throw error;
   }
 }

@@ -2,37 +2,19 @@
 // patch, delete. Every membership change is an engine command (addMembers, removeMembers,
 // replaceMembers), so roles are recomputed in the same commit.
 import { v7 as uuidv7 } from 'uuid';
-import type { LifecycleCommandInput } from '../../../src/engine/commands.ts';
-import { canonicalJson } from '../../../src/engine/audit-chain.ts';
-import type { EngineError } from '../../../src/engine/errors.ts';
-import type { GroupRecord } from '../../../src/engine/types.ts';
+import { canonicalJson, isUuid, type EngineError, type GroupRecord, type LifecycleCommandInput } from 'lifecycle-hub/connector';
 import { invalidValue, notFound, ScimError } from '../errors/index.ts';
-import { filterToSql, parseFilter, SqlParams } from '../filter/index.ts';
+import { parseFilter, toDirectoryFilter } from '../filter/index.ts';
 import { applyPatch, planGroupPatch, readPatchRequest, type MemberChange } from '../patch/index.ts';
-import { GROUP_COLUMNS, normalizeGroup, toScimGroup, type GroupRow, type MemberRow } from '../resources/group.ts';
+import { normalizeGroup, toScimGroup, type GroupRow, type MemberRow } from '../resources/group.ts';
 import { project, wantsAttribute, type Projection } from '../resources/projection.ts';
 import { isObject, type Json } from '../resources/user.ts';
-import { applyCommands, checkVersion, ifMatchVersion, listParams, listResponse, resourceHeaders, UUID, type ListParams, type ScimRequest, type ScimResponse } from './context.ts';
+import { applyCommands, checkVersion, ifMatchVersion, listParams, listResponse, readDirectory, resourceHeaders, type ListParams, type ScimRequest, type ScimResponse } from './context.ts';
 
-async function readGroup(req: ScimRequest, id: string): Promise<GroupRow | undefined> {
-  if (!UUID.test(id)) return undefined;
-  const [row] = await req.hub.read<GroupRow>(`SELECT ${GROUP_COLUMNS} FROM directory_group g WHERE g.id = $1 AND g.connection_id = $2 AND g.deleted_at IS NULL`, [id, req.connection.id]);
-  return row;
-}
+const readGroup = (req: ScimRequest, id: string): Promise<GroupRow | null> => req.directory.getGroup(id);
 
 /** Members as the IdP sees them: every membership it created and has not removed (suspended ones too). */
-async function readMembers(req: ScimRequest, groupIds: string[]): Promise<Map<string, MemberRow[]>> {
-  const byGroup = new Map<string, MemberRow[]>(groupIds.map((id) => [id, []]));
-  if (!groupIds.length) return byGroup;
-  const rows = await req.hub.read<MemberRow>(
-    `SELECT m.group_id AS "groupId", m.user_id AS value, COALESCE(u.display_name, u.user_name) AS display
-     FROM group_membership m JOIN directory_user u ON u.id = m.user_id
-     WHERE m.group_id = ANY($1::uuid[]) AND m.removed_at IS NULL ORDER BY m.group_id, m.user_id`,
-    [groupIds],
-  );
-  for (const row of rows) byGroup.get(row.groupId)?.push(row);
-  return byGroup;
-}
+const readMembers = (req: ScimRequest, groupIds: string[]): Promise<Map<string, MemberRow[]>> => req.directory.groupMembers(groupIds);
 
 function projectionOf(req: ScimRequest): Projection {
   const p = listParams(req, req.query);
@@ -56,7 +38,7 @@ const rowOf = (group: GroupRecord): GroupRow => group;
 function memberRefs(ids: string[], forRemoval: boolean) {
   const refs: Array<{ userId: string }> = [];
   for (const id of new Set(ids)) {
-    if (UUID.test(id)) refs.push({ userId: id });
+    if (isUuid(id)) refs.push({ userId: id });
     else if (!forRemoval) throw invalidValue(`member ${id} is not a user of this connection (use the id returned when the user was created)`);
   }
   return refs;
@@ -84,25 +66,10 @@ export async function getGroup(req: ScimRequest, id: string): Promise<ScimRespon
 }
 
 export async function listGroups(req: ScimRequest, params: ListParams): Promise<ScimResponse> {
-  const sql = new SqlParams([req.connection.id]);
-  const where = `g.connection_id = $1 AND g.deleted_at IS NULL${params.filter ? ` AND ${filterToSql('Group', parseFilter(params.filter), sql)}` : ''}`;
-  if (params.count === 0) {
-    const [row] = await req.hub.read<{ total: number }>(`SELECT count(*)::int AS total FROM directory_group g WHERE ${where}`, sql.values);
-    return listResponse([], row?.total ?? 0, params.startIndex);
-  }
-  const limit = sql.add(params.count);
-  const offset = sql.add(params.startIndex - 1);
-  const rows = await req.hub.read<GroupRow & { total: number }>(
-    `SELECT ${GROUP_COLUMNS}, count(*) OVER ()::int AS total FROM directory_group g WHERE ${where} ORDER BY g.id LIMIT ${limit} OFFSET ${offset}`,
-    sql.values,
-  );
-  let total = rows[0]?.total ?? 0;
-  if (!rows.length && params.startIndex > 1) {
-    const [row] = await req.hub.read<{ total: number }>(`SELECT count(*)::int AS total FROM directory_group g WHERE ${where}`, sql.values.slice(0, -2));
-    total = row?.total ?? 0;
-  }
+  const filter = params.filter ? toDirectoryFilter('Group', parseFilter(params.filter)) : undefined;
+  const { resources: rows, totalResults } = await readDirectory(() => req.directory.listGroups({ filter, startIndex: params.startIndex, count: params.count }));
   const members = wantsAttribute('Group', params, 'members') ? await readMembers(req, rows.map((r) => r.id)) : undefined;
-  return listResponse(rows.map((row) => project('Group', toScimGroup(row, members?.get(row.id), req.baseUrl), params)), total, params.startIndex);
+  return listResponse(rows.map((row) => project('Group', toScimGroup(row, members?.get(row.id), req.baseUrl), params)), totalResults, params.startIndex);
 }
 
 export async function createGroup(req: ScimRequest): Promise<ScimResponse> {
@@ -120,7 +87,7 @@ export async function createGroup(req: ScimRequest): Promise<ScimResponse> {
 }
 
 export async function replaceGroup(req: ScimRequest, id: string): Promise<ScimResponse> {
-  if (!UUID.test(id)) throw notFound('Group', id);
+  if (!isUuid(id)) throw notFound('Group', id);
   const expected = ifMatchVersion(req);
   const group = normalizeGroup(await req.body());
   const outcome = await applyCommands(
@@ -149,7 +116,7 @@ export async function replaceGroup(req: ScimRequest, id: string): Promise<ScimRe
 const PATCH_ATTEMPTS = 6;
 
 export async function patchGroup(req: ScimRequest, id: string): Promise<ScimResponse> {
-  if (!UUID.test(id)) throw notFound('Group', id);
+  if (!isUuid(id)) throw notFound('Group', id);
   const plan = planGroupPatch(readPatchRequest(await req.body()));
   const expected = ifMatchVersion(req);
   const members = plan.memberChanges.map((change) => memberCommand(id, change));
@@ -198,7 +165,7 @@ async function patchedGroupResponse(req: ScimRequest, id: string): Promise<ScimR
 }
 
 export async function deleteGroup(req: ScimRequest, id: string): Promise<ScimResponse> {
-  if (!UUID.test(id)) throw notFound('Group', id);
+  if (!isUuid(id)) throw notFound('Group', id);
   const expected = ifMatchVersion(req);
   if (typeof expected === 'number') {
     const row = await readGroup(req, id);

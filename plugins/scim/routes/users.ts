@@ -6,23 +6,15 @@
 // creating are one indexed query each; PATCH reads the user once, applies the operations in
 // memory, and writes once with the version it read (retried when another write got there first).
 import { v7 as uuidv7 } from 'uuid';
-import type { LifecycleCommandInput } from '../../../src/engine/commands.ts';
-import { canonicalJson } from '../../../src/engine/audit-chain.ts';
-import type { UserRecord } from '../../../src/engine/types.ts';
+import { backoffSleep, canonicalJson, isUuid, type LifecycleCommandInput, type UserRecord } from 'lifecycle-hub/connector';
 import { notFound, ScimError } from '../errors/index.ts';
-import { filterToSql, parseFilter, SqlParams } from '../filter/index.ts';
+import { parseFilter, toDirectoryFilter } from '../filter/index.ts';
 import { applyPatch, readPatchRequest } from '../patch/index.ts';
 import { project, type Projection } from '../resources/projection.ts';
-import { normalizeUser, toScimUser, USER_COLUMNS, type Json, type UserRow } from '../resources/user.ts';
-import { applyCommands, checkVersion, ifMatchVersion, listParams, listResponse, resourceHeaders, UUID, type ListParams, type ScimRequest, type ScimResponse } from './context.ts';
+import { normalizeUser, toScimUser, type Json, type UserRow } from '../resources/user.ts';
+import { applyCommands, checkVersion, ifMatchVersion, listParams, listResponse, readDirectory, resourceHeaders, type ListParams, type ScimRequest, type ScimResponse } from './context.ts';
 
-const LIVE = `u.source_deleted_at IS NULL AND u.state <> 'DELETED'`;
-
-async function readUser(req: ScimRequest, id: string): Promise<UserRow | undefined> {
-  if (!UUID.test(id)) return undefined;
-  const [row] = await req.hub.read<UserRow>(`SELECT ${USER_COLUMNS} FROM directory_user u WHERE u.id = $1 AND u.connection_id = $2 AND ${LIVE}`, [id, req.connection.id]);
-  return row;
-}
+const readUser = (req: ScimRequest, id: string): Promise<UserRow | null> => req.directory.getUser(id);
 
 const rowOf = (user: UserRecord): UserRow => user;
 
@@ -46,24 +38,9 @@ export async function getUser(req: ScimRequest, id: string): Promise<ScimRespons
 }
 
 export async function listUsers(req: ScimRequest, params: ListParams): Promise<ScimResponse> {
-  const sql = new SqlParams([req.connection.id]);
-  const where = `u.connection_id = $1 AND ${LIVE}${params.filter ? ` AND ${filterToSql('User', parseFilter(params.filter), sql)}` : ''}`;
-  if (params.count === 0) {
-    const [row] = await req.hub.read<{ total: number }>(`SELECT count(*)::int AS total FROM directory_user u WHERE ${where}`, sql.values);
-    return listResponse([], row?.total ?? 0, params.startIndex);
-  }
-  const limit = sql.add(params.count);
-  const offset = sql.add(params.startIndex - 1);
-  const rows = await req.hub.read<UserRow & { total: number }>(
-    `SELECT ${USER_COLUMNS}, count(*) OVER ()::int AS total FROM directory_user u WHERE ${where} ORDER BY u.id LIMIT ${limit} OFFSET ${offset}`,
-    sql.values,
-  );
-  let total = rows[0]?.total ?? 0;
-  if (!rows.length && params.startIndex > 1) {
-    const [row] = await req.hub.read<{ total: number }>(`SELECT count(*)::int AS total FROM directory_user u WHERE ${where}`, sql.values.slice(0, -2));
-    total = row?.total ?? 0;
-  }
-  return listResponse(rows.map((row) => project('User', toScimUser(row, req.baseUrl), params)), total, params.startIndex);
+  const filter = params.filter ? toDirectoryFilter('User', parseFilter(params.filter)) : undefined;
+  const page = await readDirectory(() => req.directory.listUsers({ filter, startIndex: params.startIndex, count: params.count }));
+  return listResponse(page.resources.map((row) => project('User', toScimUser(row, req.baseUrl), params)), page.totalResults, params.startIndex);
 }
 
 export async function createUser(req: ScimRequest): Promise<ScimResponse> {
@@ -76,7 +53,7 @@ export async function createUser(req: ScimRequest): Promise<ScimResponse> {
 }
 
 export async function replaceUser(req: ScimRequest, id: string): Promise<ScimResponse> {
-  if (!UUID.test(id)) throw notFound('User', id);
+  if (!isUuid(id)) throw notFound('User', id);
   const expected = ifMatchVersion(req);
   const { profile, active } = normalizeUser(await req.body());
   const command: LifecycleCommandInput = {
@@ -117,7 +94,8 @@ function oneAtATime<T>(key: string, fn: () => Promise<T>): Promise<T> {
   return run;
 }
 
-const backoff = (attempt: number) => new Promise((r) => setTimeout(r, Math.random() * 10 * attempt));
+/** A lost version race is retried after a few ms, at random so two racing PATCHes part. */
+const VERSION_RACE_RETRY = { baseMs: 10, maxMs: 50, jitter: [0, 1] } as const;
 
 export async function patchUser(req: ScimRequest, id: string): Promise<ScimResponse> {
   const operations = readPatchRequest(await req.body());
@@ -144,7 +122,7 @@ async function applyUserPatch(req: ScimRequest, id: string, operations: ReturnTy
     } catch (error) {
       // Another write landed between our read and write: read again and re-apply (unless the client pinned a version).
       if (error instanceof ScimError && error.status === 412 && expected === undefined && attempt < PATCH_ATTEMPTS) {
-        await backoff(attempt);
+        await backoffSleep(attempt, VERSION_RACE_RETRY);
         continue;
       }
       if (error instanceof ScimError && error.status === 404) throw notFound('User', id);
@@ -154,7 +132,7 @@ async function applyUserPatch(req: ScimRequest, id: string, operations: ReturnTy
 }
 
 export async function deleteUser(req: ScimRequest, id: string): Promise<ScimResponse> {
-  if (!UUID.test(id)) throw notFound('User', id);
+  if (!isUuid(id)) throw notFound('User', id);
   const expected = ifMatchVersion(req);
   if (typeof expected === 'number') {
     const row = await readUser(req, id);

@@ -88,3 +88,39 @@ export function resolveAttribute(kind: ResourceKind, path: string): ResolvedAttr
 }
 
 export const schemaIdsOf = (kind: ResourceKind) => (kind === 'User' ? [USER, ENTERPRISE_USER] : [GROUP]);
+
+/**
+ * Names that walk into an object's prototype when a path is followed ("__proto__.x",
+ * "constructor.prototype.x", also as keys of a path-less PATCH value, which are paths too): never
+ * SCIM attribute names, refused wherever a name or path comes from a request (issue 14, item 1).
+ * Case-insensitive like every attribute name.
+ */
+const RESERVED_SEGMENTS = new Set(['__proto__', 'constructor', 'prototype']);
+
+/**
+ * The reserved segment a path or attribute name contains, or undefined: split as paths are (at
+ * ".", ":", "[", "]", spaces and parentheses), quoted filter values left out (`emails[value eq
+ * "constructor"]` names a value, not an attribute).
+ */
+export function reservedSegmentOf(path: string): string | undefined {
+  return path
+    .replace(/"(?:[^"\\]|\\.)*"/g, ' ')
+    .split(/[.:[\]\s"()]+/)
+    .find((segment) => RESERVED_SEGMENTS.has(segment.toLowerCase()));
+}
+
+/** The first key, at any depth of a request body, with a reserved segment, or undefined. Iterative (bodies nest at most 32 deep anyway). */
+export function reservedKeyIn(value: unknown): string | undefined {
+  const pending = [value];
+  while (pending.length) {
+    const current = pending.pop();
+    if (Array.isArray(current)) for (const item of current) pending.push(item);
+    else if (current !== null && typeof current === 'object') {
+      for (const [key, item] of Object.entries(current)) {
+        if (reservedSegmentOf(key)) return key;
+        pending.push(item);
+      }
+    }
+  }
+  return undefined;
+}

@@ -54,13 +54,11 @@ describe('useMetrics', () => {
     const response = await post({ query: 'subscription Ticks { ticks }' }, { accept: 'text/event-stream' });
     expect(response.status).toBe(200);
     const reader = response.body!.getReader();
-    for (let i = 0; i < 50 && (await value('lifecycle_hub_graphql_subscriptions_active', { transport: 'sse' })) !== 1; i++) await new Promise((r) => setTimeout(r, 10));
-    expect(await value('lifecycle_hub_graphql_subscriptions_active', { transport: 'sse' })).toBe(1);
+    await expect.poll(() => value('lifecycle_hub_graphql_subscriptions_active', { transport: 'sse' }), { timeout: 500, interval: 10 }).toBe(1);
     tick(1);
     await reader.read();
     await reader.cancel();
-    for (let i = 0; i < 100 && (await value('lifecycle_hub_graphql_subscriptions_active', { transport: 'sse' })) !== 0; i++) await new Promise((r) => setTimeout(r, 10));
-    expect(await value('lifecycle_hub_graphql_subscriptions_active', { transport: 'sse' })).toBe(0);
+    await expect.poll(() => value('lifecycle_hub_graphql_subscriptions_active', { transport: 'sse' }), { timeout: 1_000, interval: 10 }).toBe(0);
     expect(await value('lifecycle_hub_graphql_operations_total', { operation_type: 'subscription', operation_name: 'Ticks' })).toBe(1);
   });
 

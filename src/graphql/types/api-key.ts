@@ -1,8 +1,8 @@
-import { createApiKey, revokeApiKey } from '../../admin/api-keys.ts';
-import { actorOf } from '../../auth/principal.ts';
+import { createApiKey, revokeApiKey } from '../../tenancy/api-keys.ts';
+import { actorOf } from '../../tenancy/principal.ts';
 import { builder } from '../builder.ts';
-import { assertOrganization } from '../access.ts';
-import { apiError } from '../errors.ts';
+import { assertOrganization, isUuid } from '../access.ts';
+import { apiError, notFound } from '../errors.ts';
 
 export const ApiKey = builder.prismaObject('ApiKey', {
   fields: (t) => ({
@@ -39,11 +39,18 @@ builder.mutationFields((t) => ({
   revokeApiKey: t.fieldWithInput({
     type: ApiKeyPayload,
     authScopes: { authenticated: true },
+    description:
+      'Takes effect at once on every instance: requests with the key are refused (UNAUTHENTICATED), its graphql-ws sockets are closed with code 4401 "API key revoked", and its SSE subscriptions end with an UNAUTHENTICATED error.',
     input: { apiKeyId: t.input.id({ required: true }) },
     resolve: async (_root, { input }, ctx) => {
-      const scope = ctx.principal?.kind === 'organization' ? ctx.principal.organizationId : null;
+      const principal = ctx.principal!;
+      // Deny by default: only an admin is unscoped (a setup session never gets here: use-setup-restrictions.ts).
+      const scope = principal.kind === 'admin' ? null : principal.organizationId;
+      // Not a key id at all: the same NOT_FOUND as another organization's key (the database would refuse the cast).
+      if (!isUuid(String(input.apiKeyId))) throw notFound('API key', String(input.apiKeyId));
       await revokeApiKey(ctx.hub.db.sql, String(input.apiKeyId), actorOf(ctx.principal!), { organizationId: scope });
-      ctx.hub.auth.forget();
+      // Committed: every instance drops the key from its cache and ends its sockets and streams now.
+      ctx.hub.credentials.revoked({ kind: 'api_key', id: String(input.apiKeyId) });
       return { apiKeyId: String(input.apiKeyId), secret: null };
     },
   }),

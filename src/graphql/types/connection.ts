@@ -1,8 +1,10 @@
-import { createConnection, rotateConnectionSecret, updateConnection } from '../../admin/connections.ts';
-import { actorOf } from '../../auth/principal.ts';
-import type { Hub } from '../../hub.ts';
+import { createConnection, rotateConnectionSecret, updateConnection } from '../../tenancy/connections.ts';
+import { actorOf } from '../../tenancy/principal.ts';
+import type { Hub } from '../../hub/hub.ts';
 import { builder } from '../builder.ts';
-import { assertOrganization, connectionOrganization } from '../access.ts';
+import { assertOrganization, assertSetupMayCreateConnection, configurableConnectionOrganization, connectionOrganization } from '../access.ts';
+import { bindSetupConnection } from '../../tenancy/browser-sessions.ts';
+import { apiError } from '../errors.ts';
 import { ConnectionStatusEnum, DeprovisionPolicyEnum } from './enums.ts';
 
 const services = (hub: Hub) => ({ sql: hub.db.sql, registry: hub.registry, box: hub.box, outbound: hub.outbound });
@@ -37,6 +39,7 @@ export const DirectoryConnection = builder.prismaObject('DirectoryConnection', {
     lastSyncedAt: t.expose('lastSyncedAt', { type: 'DateTime', nullable: true }),
     lastError: t.exposeString('lastError', { nullable: true }),
     lastErrorAt: t.expose('lastErrorAt', { type: 'DateTime', nullable: true }),
+    deletedAt: t.expose('deletedAt', { type: 'DateTime', nullable: true, description: 'Set by deleteConnection; a deleted connection is reached only from its users and audit trail.' }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     organization: t.relation('organization'),
   }),
@@ -56,8 +59,9 @@ const ConnectionPayload = builder.objectRef<{ connectionId: string; secret?: str
   }),
 });
 
+/** The organization a change is confined to: none for an admin, the principal's own otherwise (deny by default). */
 const scope = (ctx: { principal: { kind: string; organizationId?: string } | null }) =>
-  ctx.principal?.kind === 'organization' ? (ctx.principal.organizationId ?? null) : null;
+  ctx.principal?.kind === 'admin' ? null : (ctx.principal?.organizationId ?? '00000000-0000-0000-0000-000000000000');
 
 builder.mutationFields((t) => ({
   createDirectoryConnection: t.fieldWithInput({
@@ -72,12 +76,18 @@ builder.mutationFields((t) => ({
       deprovisionPolicy: t.input.field({ type: DeprovisionPolicyEnum }),
     },
     resolve: async (_root, { input }, ctx) => {
-      const organizationId = assertOrganization(ctx, String(input.organizationId));
+      const setup = ctx.principal?.kind === 'setup' ? ctx.principal : null;
+      const organizationId = setup ? assertSetupMayCreateConnection(setup, String(input.organizationId), input) : assertOrganization(ctx, String(input.organizationId));
       const { connectionId, secret } = await createConnection(
         services(ctx.hub),
         { organizationId, provider: input.provider, name: input.name, config: input.config, testMode: input.testMode ?? undefined, deprovisionPolicy: input.deprovisionPolicy ?? undefined },
         actorOf(ctx.principal!),
       );
+      if (setup) {
+        // The session's one connection from now on (and this request's too).
+        if (!(await bindSetupConnection(ctx.hub.db.sql, setup.browserSession.id, connectionId))) throw apiError('FORBIDDEN', 'this setup session already created its connection');
+        setup.connectionId = connectionId;
+      }
       return { connectionId, secret };
     },
   }),
@@ -88,7 +98,7 @@ builder.mutationFields((t) => ({
     input: { connectionId: t.input.id({ required: true }) },
     resolve: async (_root, { input }, ctx) => {
       const id = String(input.connectionId);
-      await connectionOrganization(ctx, id);
+      await configurableConnectionOrganization(ctx, id);
       await updateConnection(services(ctx.hub), id, { status: 'PAUSED' }, actorOf(ctx.principal!), scope(ctx));
       return { connectionId: id };
     },
@@ -99,8 +109,8 @@ builder.mutationFields((t) => ({
     input: { connectionId: t.input.id({ required: true }) },
     resolve: async (_root, { input }, ctx) => {
       const id = String(input.connectionId);
-      await connectionOrganization(ctx, id);
-      await updateConnection(services(ctx.hub), id, { status: 'ACTIVE' }, actorOf(ctx.principal!), scope(ctx));
+      await configurableConnectionOrganization(ctx, id);
+      await updateConnection(services(ctx.hub), id, { status: 'RESUMED' }, actorOf(ctx.principal!), scope(ctx));
       return { connectionId: id };
     },
   }),
@@ -110,7 +120,7 @@ builder.mutationFields((t) => ({
     input: { connectionId: t.input.id({ required: true }), testMode: t.input.boolean({ required: true }) },
     resolve: async (_root, { input }, ctx) => {
       const id = String(input.connectionId);
-      await connectionOrganization(ctx, id);
+      await configurableConnectionOrganization(ctx, id);
       await updateConnection(services(ctx.hub), id, { testMode: input.testMode }, actorOf(ctx.principal!), scope(ctx));
       return { connectionId: id };
     },
@@ -146,12 +156,12 @@ builder.mutationFields((t) => ({
   rotateConnectionSecret: t.fieldWithInput({
     type: ConnectionPayload,
     authScopes: { authenticated: true },
-    description: 'Issues a new bearer token (shown once); the old one stops working immediately.',
+    description: 'Issues a new bearer token (shown once) and revokes every other one of the connection at once (create + revoke all). To rotate without downtime, use createScimToken, then revokeScimToken.',
     input: { connectionId: t.input.id({ required: true }) },
     resolve: async (_root, { input }, ctx) => {
       const id = String(input.connectionId);
       await connectionOrganization(ctx, id);
-      const secret = await rotateConnectionSecret(services(ctx.hub), id, actorOf(ctx.principal!), scope(ctx));
+      const secret = await rotateConnectionSecret(services(ctx.hub), id, actorOf(ctx.principal!), scope(ctx), (revoked) => ctx.hub.events.bus.publishCredentialRevoked(revoked));
       return { connectionId: id, secret };
     },
   }),

@@ -8,7 +8,24 @@ export const UserStateEnum = builder.enumType('UserState', {
   },
 });
 
-export const ConnectionStatusEnum = builder.enumType('ConnectionStatus', { values: ['ACTIVE', 'PAUSED'] as const });
+export const ConnectionStatusEnum = builder.enumType('ConnectionStatus', {
+  description: 'Where a connection is in its lifecycle; each change is a `connection.*` lifecycle event and an audit row.',
+  values: {
+    AWAITING_FIRST_REQUEST: { description: 'Created; nothing authenticated received (or pulled) yet.' },
+    ACTIVE: { description: 'Heard from (`connection.activated` the first time, `connection.recovered` after FAILING or STALE).' },
+    PAUSED: { description: 'Paused by an admin: changes are refused with "retry later" until resumed.' },
+    FAILING: { description: 'The last CONNECTION_FAILING_AFTER requests or pulls failed (`connection.failing`); ACTIVE again at the next success.' },
+    STALE: { description: 'Active, but nothing received for CONNECTION_STALE_AFTER_SECONDS (`connection.stale`); ACTIVE again at the next request.' },
+  },
+});
+
+export const ConnectionDispositionEnum = builder.enumType('ConnectionDisposition', {
+  description: "What deleteConnection does with the connection's users.",
+  values: {
+    DEPROVISION_USERS: { description: 'Every active user of the connection is deprovisioned through the engine (sessions and credentials revoked, memberships ended, roles dropped, events emitted).' },
+    KEEP_USERS: { description: 'The users are kept as they are, no longer managed by any source (audited as `connection.source_detached`); their `connectionId` still names the deleted connection, for provenance.' },
+  },
+});
 
 export const DeprovisionPolicyEnum = builder.enumType('DeprovisionPolicy', {
   values: {

@@ -1,10 +1,10 @@
 import type { Prisma } from '../../generated/prisma/client.ts';
-import { createOrganization, updateIdentitySettings } from '../../admin/organizations.ts';
-import { actorOf } from '../../auth/principal.ts';
+import { createOrganization, updateIdentitySettings } from '../../tenancy/organizations.ts';
+import { actorOf } from '../../tenancy/principal.ts';
 import { queryFromInfo } from '@pothos/plugin-prisma';
 import { resolveCursorConnection } from '@pothos/plugin-relay';
 import { builder } from '../builder.ts';
-import { assertOrganization, isUuid } from '../access.ts';
+import { assertOrganization, assertSetUpOrganization, isUuid } from '../access.ts';
 import { apiError } from '../errors.ts';
 import { User } from './user.ts';
 import { IdentityLinkingEnum, UserStateEnum } from './enums.ts';
@@ -19,7 +19,7 @@ export const Organization = builder.prismaObject('Organization', {
     identityLinking: t.expose('identityLinking', { type: IdentityLinkingEnum }),
     authoritativeConnectionId: t.exposeID('authoritativeConnectionId', { nullable: true }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
-    connections: t.relation('connections', { query: { orderBy: { createdAt: 'asc' } } }),
+    connections: t.relation('connections', { query: { where: { deletedAt: null }, orderBy: { createdAt: 'asc' } } }),
     // Keyset pagination (id > after) rather than Prisma's `cursor`: with a cursor, Prisma gives up
     // relation joins and loads the page's memberships and groups in statements of their own; this
     // way a page of users with groups and roles is one statement (test/graphql/users-page-statements).
@@ -52,6 +52,27 @@ export const Organization = builder.prismaObject('Organization', {
       { name: 'OrganizationUsersConnection', fields: (c) => ({ totalCount: c.int({ resolve: (connection) => (connection as unknown as { totalCount: () => Promise<number> }).totalCount() }) }) },
       { name: 'OrganizationUsersConnectionEdge' },
     ),
+    setupLinks: t.relation('setupLinks', {
+      description: 'Setup links handed to this organization, newest first (at most 200).',
+      query: { orderBy: { createdAt: 'desc' }, take: 200 },
+    }),
+    // Newest first, paged by seq (the chain's own order, unique per organization and indexed): the
+    // console's audit screen. Not a Relay connection: seq is already the cursor auditors know.
+    auditLog: t.relation('auditEvents', {
+      description: 'Audit rows, newest first. Page back with `beforeSeq` = the last row\'s seq. The whole log: GET /audit/<organizationId>.csv.',
+      args: {
+        first: t.arg.int({ defaultValue: 50, description: 'How many (at most 200).' }),
+        beforeSeq: t.arg.string({ description: 'Only rows before this seq.' }),
+      },
+      query: (args) => {
+        if (args.beforeSeq != null && !/^[1-9]\d{0,18}$/.test(args.beforeSeq)) throw apiError('BAD_USER_INPUT', 'beforeSeq takes a seq of this log (a positive integer)', { field: 'beforeSeq' });
+        return {
+          where: args.beforeSeq != null ? { seq: { lt: BigInt(args.beforeSeq) } } : {},
+          orderBy: { seq: 'desc' as const },
+          take: Math.min(Math.max(args.first ?? 50, 1), 200),
+        };
+      },
+    }),
     groups: t.relatedConnection('groups', {
       cursor: 'id',
       totalCount: true,
@@ -89,7 +110,8 @@ builder.queryFields((t) => ({
     args: { id: t.arg.id({ required: true }) },
     authScopes: { authenticated: true },
     resolve: (query, _root, args, ctx) => {
-      const id = assertOrganization(ctx, String(args.id));
+      // A setup session reads its own (only the fields use-setup-restrictions.ts lets it select).
+      const id = assertSetUpOrganization(ctx, String(args.id));
       return ctx.hub.db.prisma.organization.findUnique({ ...query, where: { id } });
     },
   }),
@@ -100,7 +122,8 @@ builder.queryFields((t) => ({
     resolve: (query, _root, _args, ctx) =>
       ctx.hub.db.prisma.organization.findMany({
         ...query,
-        where: ctx.principal?.kind === 'organization' ? { id: ctx.principal.organizationId } : {},
+        // Deny by default: only an admin sees every organization.
+        where: ctx.principal?.kind === 'admin' ? {} : { id: ctx.principal?.organizationId ?? '00000000-0000-0000-0000-000000000000' },
         orderBy: { createdAt: 'asc' },
         take: 1000,
       }),

@@ -1,9 +1,10 @@
-import { actorOf } from '../../auth/principal.ts';
+import { actorOf, canAccessOrganization } from '../../tenancy/principal.ts';
 import { formatRoles } from '../../engine/roles.ts';
 import type { GraphQLContext } from '../context.ts';
 import { builder } from '../builder.ts';
 import { isUuid, userOrganization } from '../access.ts';
 import { notFound } from '../errors.ts';
+import { CONNECTION_PAGE_SIZE } from '../page-size.ts';
 import { UserStateEnum } from './enums.ts';
 import { CredentialKindEnum } from './session.ts';
 import { Group } from './group.ts';
@@ -133,14 +134,14 @@ async function accessCheck(ctx: GraphQLContext, userId: string | null, sessionId
       where: { id: sessionId },
       select: { revokedAt: true, userId: true, user: { select: { id: true, organizationId: true, state: true } } },
     });
-    if (!row || !ctx.principal || (ctx.principal.kind === 'organization' && row.user.organizationId !== ctx.principal.organizationId)) throw notFound('session', sessionId);
+    if (!row || !canAccessOrganization(ctx.principal, row.user.organizationId)) throw notFound('session', sessionId);
     if (userId && row.userId !== userId) return { allowed: false, reason: 'the session belongs to another user', userId };
     session = row;
     user = row.user;
   } else if (userId) {
     if (!isUuid(userId)) throw notFound('user', userId);
     user = await prisma.directoryUser.findUnique({ where: { id: userId }, select: { id: true, organizationId: true, state: true } });
-    if (!user || !ctx.principal || (ctx.principal.kind === 'organization' && user.organizationId !== ctx.principal.organizationId)) throw notFound('user', userId);
+    if (!user || !canAccessOrganization(ctx.principal, user.organizationId)) throw notFound('user', userId);
   }
   if (!user) throw notFound('user', String(userId));
   if (user.state !== 'ACTIVE') return { allowed: false, reason: `the user is ${user.state.toLowerCase()}`, userId: user.id };
@@ -249,7 +250,7 @@ builder.prismaObjectField(Group, 'members', (t) =>
     type: User,
     description: 'Active direct members.',
     resolve: async (g, args, ctx) => {
-      const first = Math.min(args.first ?? 50, 500);
+      const first = Math.min(args.first ?? CONNECTION_PAGE_SIZE.default, CONNECTION_PAGE_SIZE.max);
       const after = args.after ? Buffer.from(args.after, 'base64url').toString() : undefined;
       const rows = await ctx.hub.db.prisma.groupMembership.findMany({
         where: { groupId: g.id, suspendedAt: null, removedAt: null, ...(after ? { userId: { gt: after } } : {}) },

@@ -42,6 +42,16 @@ export async function connectionSnapshot(t: TestHub, connectionId: string) {
   return { users, groups, memberships, deliveries, events, sessions };
 }
 
+/**
+ * connectionSnapshot once the connection's feed was read and its outcome recorded: the poller's first
+ * round reads a new connection's feed at any moment, and a read that works activates the connection
+ * (a connection.activated event), which a "before" snapshot must already contain.
+ */
+export async function settledSnapshot(t: TestHub, connectionId: string) {
+  await t.hub.sync.pullNow(connectionId);
+  return connectionSnapshot(t, connectionId);
+}
+
 /** Collects the lifecycle events the engine commits (engine.onCommitted), for the life of a test file. */
 export function collectCommitted(t: TestHub) {
   const events: LifecycleEventRecord[] = [];

@@ -175,6 +175,9 @@ describeInBrowser('operator console', () => {
     // From the top: skip link, home, sign out, then the navigation, in reading order.
     await page.reload();
     await page.getByRole('heading', { name: 'Organizations' }).waitFor();
+    // The heading paints before the session's organizations arrive; the organization's links join
+    // the navigation when they do, so the walk starts once they are there.
+    await page.getByRole('navigation', { name: 'Console' }).getByRole('link', { name: 'Connections' }).waitFor();
     const order: string[] = [];
     for (let i = 0; i < 5; i++) {
       await page.keyboard.press('Tab');
